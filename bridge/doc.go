@@ -1,0 +1,32 @@
+// Package bridge is the domain of p4scim: the rules that turn SCIM users and
+// groups into Helix Core users and groups and back. It knows neither HTTP nor
+// exec; it reads and writes Helix Core through the Helix interface, which the
+// p4 package implements.
+//
+// Decisions recorded here because every layer depends on them:
+//
+// Ids. A user's SCIM id is its Helix Core user name and a group's is its
+// Helix Core group name. Both are chosen once, at creation, by the mapping
+// rules of names.go, and never change: a userName or displayName change from
+// the IdP is stored and returned, but the Helix Core name stays, because
+// workspaces, changelists and protections refer to it. So the id never
+// encodes anything the IdP can rename, and a GET by id costs no index lookup.
+//
+// Keys. What Helix Core has no field for lives in Helix Core keys under a
+// configurable prefix (default "p4scim."):
+//
+//	<prefix>user.<name>        JSON userRecord: the SCIM attributes the IdP wrote
+//	<prefix>username.<hex>     Helix user name, hex = lower-case userName, hex-encoded
+//	<prefix>group.<name>       JSON groupRecord
+//	<prefix>groupname.<hex>    Helix group name for a lower-case displayName
+//	<prefix>lock.group.<name>  cross-replica lock holder (lock.go)
+//
+// Helix Core wins where it has a field: a user's Email and FullName, a
+// group's Users and Subgroups. The record remembers the values the bridge
+// last wrote, so a GET shows the IdP's own text until an admin changes the
+// spec in Helix Core, and then shows the admin's value.
+//
+// Ordering. Creates write the record and index keys before the spec, so a
+// retry after any failure finds its own claim and finishes the job instead
+// of answering a different error (DESIGN §10).
+package bridge

@@ -1,0 +1,489 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/p4scim/p4scim/p4"
+)
+
+// Group is a SCIM group as the bridge returns it.
+type Group struct {
+	// ID is the Helix Core group name (see the package comment).
+	ID string
+	// Doc holds displayName, externalId and any other attribute the IdP
+	// wrote, plus "members" computed from the spec's Users and Subgroups.
+	Doc      map[string]any
+	Created  time.Time
+	Modified time.Time
+	Linked   bool
+}
+
+// Member types in SCIM "members" elements.
+const (
+	MemberUser  = "User"
+	MemberGroup = "Group"
+)
+
+type groupState struct {
+	spec p4.Group
+	rec  *groupRecord
+}
+
+// CreateGroup provisions a group from a SCIM document (displayName,
+// optional externalId and members).
+//
+// p4 commands: lock (2), index, group -o, record, index, group -i, plus one
+// `users` when members are given: 7 (8 with members).
+func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, error) {
+	doc = cloneDoc(doc)
+	stripComputed(doc)
+	displayName := strings.TrimSpace(str(doc, "displayName"))
+	if displayName == "" {
+		return Group{}, errorf(EInvalid, "displayName is required.")
+	}
+	name, err := MapName(s.cfg.GroupNameRule, "displayName", displayName)
+	if err != nil {
+		return Group{}, err
+	}
+	if s.isReservedGroup(name) {
+		return Group{}, errorf(EConflict, "displayName %q maps to the Helix Core group %q, which p4scim reserves for deactivated users.", displayName, name)
+	}
+	members, hasMembers := doc["members"]
+	delete(doc, "members")
+
+	var out Group
+	err = s.withLock(ctx, name, func(ctx context.Context) error {
+		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
+			return err
+		}
+		cur, err := s.helix.Group(ctx, name)
+		switch {
+		case err == nil:
+			rec, rerr := s.readGroupRecord(ctx, name)
+			if rerr != nil {
+				return rerr
+			}
+			switch {
+			case rec == nil:
+				return errorf(EConflict, "Helix Core group %q already exists and is not linked to a SCIM group; "+
+					"link it by matching on displayName %q instead of creating it.", name, name)
+			case strings.EqualFold(str(rec.Doc, "displayName"), displayName):
+				return errorf(EConflict, "Group %q already exists.", displayName)
+			default:
+				return errorf(EConflict, "displayName %q maps to Helix Core group %q, which already belongs to displayName %q.",
+					displayName, name, str(rec.Doc, "displayName"))
+			}
+		case !errors.Is(err, p4.ErrNotFound):
+			return helixError(err, "group "+name)
+		}
+		_ = cur
+		spec := p4.Group{Name: name, Owners: []string{s.cfg.P4User}}
+		if hasMembers {
+			spec.Users, spec.Subgroups, err = s.resolveMembers(ctx, members, nil, name)
+			if err != nil {
+				return err
+			}
+		}
+		now := s.cfg.Now().UTC()
+		rec := &groupRecord{Doc: doc, Created: now, Modified: now}
+		if err := s.writeGroupRecord(ctx, name, rec); err != nil {
+			return err
+		}
+		if err := helixError(s.helix.SetKey(ctx, s.groupNameKey(displayName), name), "group "+name); err != nil {
+			return err
+		}
+		if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
+			s.forgetGroup(ctx, name, displayName)
+			return helixError(err, "group "+name)
+		}
+		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) isReservedGroup(name string) bool {
+	return s.cfg.DenyGroup != "" && s.sameName(name, s.cfg.DenyGroup)
+}
+
+func (s *Service) forgetGroup(ctx context.Context, name, displayName string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range []string{s.groupKey(name), s.groupNameKey(displayName)} {
+		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			s.cfg.Logger.Warn("could not remove key", "key", k, "err", err)
+		}
+	}
+}
+
+func (s *Service) checkDisplayNameFree(ctx context.Context, displayName, name string) error {
+	owner, err := s.lookupIndex(ctx, s.groupNameKey(displayName))
+	if err != nil || owner == "" || s.sameName(owner, name) {
+		return err
+	}
+	if _, err := s.helix.Group(ctx, owner); errors.Is(err, p4.ErrNotFound) {
+		return nil // stale index entry
+	} else if err != nil {
+		return helixError(err, "group "+owner)
+	}
+	rec, err := s.readGroupRecord(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if rec != nil && strings.EqualFold(str(rec.Doc, "displayName"), displayName) {
+		return errorf(EConflict, "Group %q already exists.", displayName)
+	}
+	return nil
+}
+
+// resolveMembers turns SCIM member values into Helix Core user and group
+// names. Values already in the group (cur) need no lookup; new ones are
+// checked in one `users` command, and those that are not users must be
+// groups. A value that is neither is refused: it is not an id.
+func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group, self string) (users, subgroups []string, err error) {
+	var list []any
+	switch v := members.(type) {
+	case nil:
+	case []any:
+		list = v
+	case map[string]any:
+		list = []any{v}
+	default:
+		return nil, nil, errorf(EInvalid, "members must be a list of objects with a value.")
+	}
+	type want struct{ value, typ string }
+	var wants []want
+	seen := map[string]bool{}
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, nil, errorf(EInvalid, "Each member must be an object with a value.")
+		}
+		v, _ := m["value"].(string)
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return nil, nil, errorf(EInvalid, "A member has no value.")
+		}
+		if err := ValidateName(v); err != nil {
+			return nil, nil, errorf(EInvalid, "Member %q is not a user or group id: %v.", v, err)
+		}
+		t, _ := m["type"].(string)
+		key := strings.ToLower(t) + "\x00" + v
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		wants = append(wants, want{v, t})
+	}
+	var unknown []string
+	for _, w := range wants {
+		switch {
+		case strings.EqualFold(w.typ, MemberGroup):
+			if cur != nil && containsName(cur.Subgroups, w.value, s.sameName) {
+				subgroups = append(subgroups, w.value)
+			} else {
+				unknown = append(unknown, "\x00g"+w.value)
+			}
+		case cur != nil && containsName(cur.Users, w.value, s.sameName):
+			users = append(users, w.value)
+		case cur != nil && w.typ == "" && containsName(cur.Subgroups, w.value, s.sameName):
+			subgroups = append(subgroups, w.value)
+		default:
+			unknown = append(unknown, w.value)
+		}
+	}
+	if len(unknown) == 0 {
+		return users, subgroups, nil
+	}
+	var asUsers []string
+	for _, u := range unknown {
+		if !strings.HasPrefix(u, "\x00g") {
+			asUsers = append(asUsers, u)
+		}
+	}
+	found := map[string]string{}
+	if len(asUsers) > 0 {
+		specs, err := s.helix.Users(ctx, asUsers...)
+		if err != nil {
+			return nil, nil, helixError(err, "members")
+		}
+		for _, u := range specs {
+			found[strings.ToLower(u.Name)] = u.Name
+		}
+	}
+	for _, u := range unknown {
+		g, isGroup := strings.CutPrefix(u, "\x00g")
+		if !isGroup {
+			if name, ok := found[strings.ToLower(u)]; ok && (s.sameName(name, u)) {
+				users = append(users, name)
+				continue
+			}
+			g = u
+		}
+		if s.sameName(g, self) {
+			return nil, nil, errorf(EInvalid, "A group cannot be a member of itself.")
+		}
+		ok, err := s.helix.GroupExists(ctx, g)
+		if err != nil {
+			return nil, nil, helixError(err, "member "+g)
+		}
+		if !ok {
+			return nil, nil, errorf(EInvalid, "Member %q is not the id of a user or group.", g)
+		}
+		subgroups = append(subgroups, g)
+	}
+	return users, subgroups, nil
+}
+
+// GetGroup returns the group with this id. p4 commands: group -o, key: 2.
+func (s *Service) GetGroup(ctx context.Context, id string) (Group, error) {
+	st, err := s.readGroup(ctx, id)
+	if err != nil {
+		return Group{}, err
+	}
+	return s.toGroup(st), nil
+}
+
+func (s *Service) readGroup(ctx context.Context, id string) (*groupState, error) {
+	if ValidateName(id) != nil || s.isReservedGroup(id) {
+		return nil, groupNotFound(id)
+	}
+	spec, err := s.helix.Group(ctx, id)
+	if errors.Is(err, p4.ErrNotFound) {
+		return nil, groupNotFound(id)
+	} else if err != nil {
+		return nil, helixError(err, "group "+id)
+	}
+	rec, err := s.readGroupRecord(ctx, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &groupState{spec: spec, rec: rec}, nil
+}
+
+func groupNotFound(id string) error {
+	return &Error{Code: ENotFound, Message: "Group " + id + " not found."}
+}
+
+// ReplaceGroup applies a PUT: displayName, externalId, other attributes and
+// the full member list. Owners, limits and other spec fields are kept.
+func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]any) (Group, error) {
+	return s.updateGroup(ctx, id, func(map[string]any) (map[string]any, error) {
+		next := cloneDoc(doc)
+		if _, ok := next["members"]; !ok {
+			next["members"] = []any{}
+		}
+		return next, nil
+	})
+}
+
+// PatchGroup applies a PATCH: mutate edits a copy of the current document,
+// members included. Concurrent PATCHes to one group are serialised across
+// processes (lock.go), so none loses another's members.
+//
+// p4 commands: lock (2), group -o, key, then group -i if members changed,
+// key if attributes changed, users if members were added: 4 to 7.
+func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map[string]any) error) (Group, error) {
+	return s.updateGroup(ctx, id, func(cur map[string]any) (map[string]any, error) {
+		next := cloneDoc(cur)
+		if err := mutate(next); err != nil {
+			return nil, err
+		}
+		return next, nil
+	})
+}
+
+func (s *Service) updateGroup(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (Group, error) {
+	if ValidateName(id) != nil || s.isReservedGroup(id) {
+		return Group{}, groupNotFound(id)
+	}
+	var out Group
+	err := s.withLock(ctx, id, func(ctx context.Context) error {
+		st, err := s.readGroup(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur := s.toGroup(st)
+		doc, err := next(cloneDoc(cur.Doc))
+		if err != nil {
+			return err
+		}
+		stripComputed(doc)
+		displayName := strings.TrimSpace(str(doc, "displayName"))
+		if displayName == "" {
+			return errorf(EInvalid, "displayName is required.")
+		}
+		members := doc["members"]
+		delete(doc, "members")
+
+		name := st.spec.Name
+		oldDisplayName := ""
+		rec := st.rec
+		if rec != nil {
+			oldDisplayName = str(rec.Doc, "displayName")
+		} else {
+			rec = &groupRecord{Created: s.cfg.Now().UTC()}
+		}
+		if !strings.EqualFold(oldDisplayName, displayName) {
+			if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
+				return err
+			}
+		}
+		users, subgroups, err := s.resolveMembers(ctx, members, &st.spec, name)
+		if err != nil {
+			return err
+		}
+		if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
+			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
+			if err := s.writeGroupRecord(ctx, name, rec); err != nil {
+				return err
+			}
+			st.rec = rec
+		}
+		if !strings.EqualFold(oldDisplayName, displayName) {
+			if err := helixError(s.helix.SetKey(ctx, s.groupNameKey(displayName), name), "group "+name); err != nil {
+				return err
+			}
+			if oldDisplayName != "" {
+				if err := s.helix.DeleteKey(ctx, s.groupNameKey(oldDisplayName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
+					s.cfg.Logger.Warn("could not remove the old displayName index", "group", name, "err", err)
+				}
+			}
+		}
+		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {
+			spec := st.spec
+			spec.Users, spec.Subgroups = users, subgroups
+			if len(spec.Users)+len(spec.Subgroups)+len(spec.Owners) == 0 {
+				// Helix Core deletes a group with no users, subgroups or
+				// owners; SCIM groups may be empty.
+				spec.Owners = []string{s.cfg.P4User}
+			}
+			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
+				return helixError(err, "group "+name)
+			}
+			st.spec = spec
+		}
+		out = s.toGroup(st)
+		return nil
+	})
+	return out, err
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string]int, len(a))
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		if m[x] == 0 {
+			return false
+		}
+		m[x]--
+	}
+	return true
+}
+
+// DeleteGroup deletes the Helix Core group and the bridge's keys.
+// p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
+func (s *Service) DeleteGroup(ctx context.Context, id string) error {
+	if ValidateName(id) != nil || s.isReservedGroup(id) {
+		return groupNotFound(id)
+	}
+	return s.withLock(ctx, id, func(ctx context.Context) error {
+		st, err := s.readGroup(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.helix.DeleteGroup(ctx, st.spec.Name); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			return helixError(err, "group "+id)
+		}
+		displayName := st.spec.Name
+		if st.rec != nil {
+			displayName = str(st.rec.Doc, "displayName")
+		}
+		s.forgetGroup(ctx, st.spec.Name, displayName)
+		return nil
+	})
+}
+
+// toGroup builds the SCIM view. Members come from the spec (Helix Core
+// wins); the bridge's own ownership is not membership.
+func (s *Service) toGroup(st *groupState) Group {
+	g := Group{ID: st.spec.Name}
+	if st.rec != nil {
+		g.Linked = true
+		g.Doc = cloneDoc(st.rec.Doc)
+		g.Created, g.Modified = st.rec.Created, st.rec.Modified
+	} else {
+		g.Doc = map[string]any{"displayName": st.spec.Name}
+	}
+	members := make([]any, 0, len(st.spec.Users)+len(st.spec.Subgroups))
+	for _, u := range st.spec.Users {
+		members = append(members, map[string]any{"value": u, "type": MemberUser})
+	}
+	for _, sg := range st.spec.Subgroups {
+		members = append(members, map[string]any{"value": sg, "type": MemberGroup})
+	}
+	g.Doc["members"] = members
+	return g
+}
+
+// FindGroupByDisplayName returns the group with this displayName
+// (case-insensitively), or nil. p4 commands: index, group -o, key: 3.
+func (s *Service) FindGroupByDisplayName(ctx context.Context, displayName string) (*Group, error) {
+	owner, err := s.lookupIndex(ctx, s.groupNameKey(displayName))
+	if err != nil {
+		return nil, err
+	}
+	candidate := owner
+	if candidate == "" {
+		name, err := MapName(s.cfg.GroupNameRule, "displayName", displayName)
+		if err != nil {
+			return nil, nil
+		}
+		candidate = name
+	}
+	st, err := s.readGroup(ctx, candidate)
+	if ErrorCode(err) == ENotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	g := s.toGroup(st)
+	if !strings.EqualFold(str(g.Doc, "displayName"), displayName) {
+		return nil, nil
+	}
+	return &g, nil
+}
+
+// ListGroups returns every group, sorted by id. p4 commands: groups, keys: 2.
+func (s *Service) ListGroups(ctx context.Context) ([]Group, error) {
+	specs, err := s.helix.Groups(ctx)
+	if err != nil {
+		return nil, helixError(err, "groups")
+	}
+	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"group.*")
+	if err != nil {
+		return nil, helixError(err, "group records")
+	}
+	out := make([]Group, 0, len(specs))
+	for _, spec := range specs {
+		if s.isReservedGroup(spec.Name) {
+			continue
+		}
+		st := &groupState{spec: spec}
+		if raw, ok := recs[s.groupKey(spec.Name)]; ok {
+			st.rec, _ = decodeGroupRecord(raw)
+		}
+		out = append(out, s.toGroup(st))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}

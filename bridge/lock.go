@@ -1,0 +1,162 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/p4scim/p4scim/p4"
+)
+
+// localLocks serialises writes to one resource inside this process, so that
+// concurrent requests queue on a mutex instead of hammering Helix Core with
+// compare-and-set attempts.
+type localLocks struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func newLocalLocks() *localLocks { return &localLocks{locks: map[string]*refMutex{}} }
+
+// lock takes the mutex for key, giving up when ctx ends.
+func (l *localLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
+	l.mu.Lock()
+	m := l.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		l.locks[key] = m
+	}
+	m.refs++
+	l.mu.Unlock()
+
+	release := func() {
+		l.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(l.locks, key)
+		}
+		l.mu.Unlock()
+	}
+	got := make(chan struct{})
+	go func() {
+		m.Lock()
+		close(got)
+	}()
+	select {
+	case <-got:
+		return func() { m.Unlock(); release() }, nil
+	case <-ctx.Done():
+		// The goroutine still takes the mutex eventually; hand it back.
+		go func() { <-got; m.Unlock(); release() }()
+		return nil, ctx.Err()
+	}
+}
+
+// The cross-replica lock is a Helix Core key driven by compare-and-set
+// (p4 key --from --to, p4-cli.md §5.3). A free lock holds a number; a held
+// lock holds "<replica>/<expiry unix ms>". A key that was never set reads as
+// "0" and cannot be compare-and-set, so it is first made numeric with
+// `key -i`, which is atomic and fails harmlessly on a held (non-numeric) lock.
+const lockFree = "1"
+
+// withLock runs fn while holding the in-process and the Helix Core lock for
+// name. Costs 2 p4 commands when uncontended (acquire, release).
+func (s *Service) withLock(ctx context.Context, name string, fn func(context.Context) error) error {
+	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
+	defer cancel()
+	unlock, err := s.locks.lock(waitCtx, name)
+	if err != nil {
+		return busyError(name, err)
+	}
+	defer unlock()
+
+	key := s.cfg.KeyPrefix + "lock." + keyPart(name)
+	holder, err := s.acquire(waitCtx, key)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Release even if the request's context ended, so the lock does not
+		// linger until its TTL.
+		relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.helix.CompareAndSetKey(relCtx, key, holder, lockFree); err != nil {
+			s.cfg.Logger.Warn("releasing lock failed; it expires by itself", "lock", key, "err", err)
+		}
+	}()
+	return fn(ctx)
+}
+
+func (s *Service) acquire(ctx context.Context, key string) (string, error) {
+	from := lockFree
+	backoff := 5 * time.Millisecond
+	for {
+		holder := s.cfg.ReplicaID + "/" + strconv.FormatInt(s.cfg.Now().Add(s.cfg.LockTTL).UnixMilli(), 10)
+		err := s.helix.CompareAndSetKey(ctx, key, from, holder)
+		if err == nil {
+			return holder, nil
+		}
+		var pe *p4.Error
+		if !errors.As(err, &pe) || pe.Kind != p4.KindConflict {
+			if ctx.Err() != nil {
+				return "", busyError(key, ctx.Err())
+			}
+			return "", helixError(err, "lock "+key)
+		}
+		current := pe.Current
+		switch {
+		case current == "0" || current == "":
+			// Never set (or deleted): make it numeric, then try again.
+			if _, err := s.helix.IncrementKey(ctx, key); err != nil && p4.KindOf(err) == p4.KindUnavailable {
+				return "", helixError(err, "lock "+key)
+			}
+			v, _, err := s.helix.Key(ctx, key)
+			if err != nil {
+				return "", helixError(err, "lock "+key)
+			}
+			from = v
+			continue
+		case isNumeric(current):
+			from = current // free, with another number
+			continue
+		case lockExpired(current, s.cfg.Now()):
+			s.cfg.Logger.Warn("taking over an expired lock", "lock", key, "holder", current)
+			from = current
+			continue
+		}
+		// Held by someone else: wait with jittered backoff.
+		from = lockFree
+		t := time.NewTimer(backoff + rand.N(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", busyError(key, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 200*time.Millisecond)
+	}
+}
+
+func lockExpired(holder string, now time.Time) bool {
+	_, exp, ok := strings.Cut(holder, "/")
+	if !ok {
+		return true // not a holder we understand: never let it block forever
+	}
+	ms, err := strconv.ParseInt(exp, 10, 64)
+	return err != nil || now.UnixMilli() > ms
+}
+
+func busyError(what string, err error) error {
+	return &Error{Code: EUnavailable, Message: "Another change to this resource is in progress; retry later.",
+		Err: fmt.Errorf("waiting for lock %s: %w", what, err)}
+}

@@ -1,0 +1,176 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// recordVersion is written into every record so a later layout can be told apart.
+const recordVersion = 1
+
+// userRecord is what the bridge keeps about a user in its key: the SCIM
+// attributes as the IdP wrote them, and the spec values the bridge derived
+// from them (to tell an admin's edit in Helix Core from the bridge's own).
+type userRecord struct {
+	V        int            `json:"v"`
+	Doc      map[string]any `json:"doc"`
+	Email    string         `json:"email,omitempty"`
+	FullName string         `json:"fullName,omitempty"`
+	Created  time.Time      `json:"created"`
+	Modified time.Time      `json:"modified"`
+	// Deleted marks a user that a DELETE only deactivated (DeleteDeactivates,
+	// or opened files): hidden from SCIM, re-linked by a later create.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// groupRecord is what the bridge keeps about a group.
+type groupRecord struct {
+	V        int            `json:"v"`
+	Doc      map[string]any `json:"doc"` // displayName, externalId, other attributes; never members
+	Created  time.Time      `json:"created"`
+	Modified time.Time      `json:"modified"`
+}
+
+// keyPart makes a name usable inside a key name. Names made only of
+// characters every server accepts in keys stay readable, so an admin can find
+// them with `p4 keys -e`; anything else is hex-encoded behind '='.
+func keyPart(name string) string {
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return "=" + hex.EncodeToString([]byte(name))
+		}
+	}
+	return name
+}
+
+// fromKeyPart reverses keyPart.
+func fromKeyPart(part string) (string, bool) {
+	if rest, ok := strings.CutPrefix(part, "="); ok {
+		b, err := hex.DecodeString(rest)
+		return string(b), err == nil
+	}
+	return part, part != ""
+}
+
+func (s *Service) userKey(name string) string  { return s.cfg.KeyPrefix + "user." + keyPart(name) }
+func (s *Service) groupKey(name string) string { return s.cfg.KeyPrefix + "group." + keyPart(name) }
+
+// Index keys map an IdP name to the Helix Core name. The IdP name is
+// compared case-insensitively (SCIM userName and displayName are
+// caseExact=false), so it is lower-cased before hex encoding.
+func (s *Service) userNameKey(userName string) string {
+	return s.cfg.KeyPrefix + "username." + hex.EncodeToString([]byte(strings.ToLower(userName)))
+}
+
+func (s *Service) groupNameKey(displayName string) string {
+	return s.cfg.KeyPrefix + "groupname." + hex.EncodeToString([]byte(strings.ToLower(displayName)))
+}
+
+func (s *Service) readUserRecord(ctx context.Context, name string) (*userRecord, error) {
+	raw, ok, err := s.helix.Key(ctx, s.userKey(name))
+	if err != nil || !ok {
+		return nil, helixError(err, "user "+name)
+	}
+	return decodeUserRecord(raw)
+}
+
+func decodeUserRecord(raw string) (*userRecord, error) {
+	var rec userRecord
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil || rec.V == 0 {
+		// A key under our prefix that is not ours (or an older layout) is
+		// treated as absent rather than breaking every read of the user.
+		return nil, nil
+	}
+	if rec.Doc == nil {
+		rec.Doc = map[string]any{}
+	}
+	return &rec, nil
+}
+
+func (s *Service) writeUserRecord(ctx context.Context, name string, rec *userRecord) error {
+	rec.V = recordVersion
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return &Error{Code: EInternal, Err: fmt.Errorf("encode user record: %w", err)}
+	}
+	return helixError(s.helix.SetKey(ctx, s.userKey(name), string(b)), "user "+name)
+}
+
+func (s *Service) readGroupRecord(ctx context.Context, name string) (*groupRecord, error) {
+	raw, ok, err := s.helix.Key(ctx, s.groupKey(name))
+	if err != nil || !ok {
+		return nil, helixError(err, "group "+name)
+	}
+	return decodeGroupRecord(raw)
+}
+
+func decodeGroupRecord(raw string) (*groupRecord, error) {
+	var rec groupRecord
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil || rec.V == 0 {
+		return nil, nil
+	}
+	if rec.Doc == nil {
+		rec.Doc = map[string]any{}
+	}
+	return &rec, nil
+}
+
+func (s *Service) writeGroupRecord(ctx context.Context, name string, rec *groupRecord) error {
+	rec.V = recordVersion
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return &Error{Code: EInternal, Err: fmt.Errorf("encode group record: %w", err)}
+	}
+	return helixError(s.helix.SetKey(ctx, s.groupKey(name), string(b)), "group "+name)
+}
+
+// lookupIndex reads an index key; "" means no entry.
+func (s *Service) lookupIndex(ctx context.Context, key string) (string, error) {
+	v, ok, err := s.helix.Key(ctx, key)
+	if err != nil {
+		return "", helixError(err, "index")
+	}
+	if !ok {
+		return "", nil
+	}
+	return v, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // cannot happen on Linux; nothing safe to do otherwise
+	}
+	return hex.EncodeToString(b)
+}
+
+// cloneDoc deep-copies a JSON-like document so callers never share maps.
+func cloneDoc(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return cloneDoc(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,131 @@
+package bridge
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// DeletePolicy says what a SCIM DELETE of a user does.
+type DeletePolicy string
+
+const (
+	// DeleteRemoves deletes the Helix Core user (p4 user -d -f). A user with
+	// opened files is deactivated instead: the bridge never destroys work.
+	DeleteRemoves DeletePolicy = "delete"
+	// DeleteDeactivates only deactivates the user and hides it from SCIM.
+	DeleteDeactivates DeletePolicy = "deactivate"
+)
+
+// Config holds the bridge's policies.
+type Config struct {
+	// P4User is the bridge's own Helix Core user: never changed through SCIM,
+	// and the owner of every group the bridge creates so that an empty group
+	// survives (Helix Core deletes a group with no users, subgroups or owners).
+	P4User              string
+	KeyPrefix           string   // default "p4scim."
+	UserNameRule        NameRule // default localpart
+	GroupNameRule       NameRule // default replace
+	NewUserType         string   // Type of created users; default standard
+	NewUserAuth         string   // AuthMethod of created users; "" = server default
+	DisablePasswordSync bool     // ignore SCIM passwords instead of setting them with p4 passwd
+	DenyGroup           string   // deactivated users are added to this group; "" = none
+	Delete              DeletePolicy
+	Protected           []string      // users never changed through SCIM (P4User is always protected)
+	LockTTL             time.Duration // a cross-replica lock older than this is taken over; default 30s
+	LockWait            time.Duration // how long a write waits for a busy lock; default 20s
+	ReplicaID           string        // identifies this process in lock holders; default random
+	CaseSensitive       bool          // Helix Core compares names case-sensitively (p4 info caseHandling)
+	Logger              *slog.Logger
+	Now                 func() time.Time
+	RandomPassword      func() string // for deactivation; default crypto/rand
+}
+
+func (c *Config) setDefaults() error {
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = "p4scim."
+	}
+	if c.UserNameRule == "" {
+		c.UserNameRule = RuleLocalPart
+	}
+	if c.GroupNameRule == "" {
+		c.GroupNameRule = RuleReplace
+	}
+	if c.NewUserType == "" {
+		c.NewUserType = "standard"
+	}
+	if c.Delete == "" {
+		c.Delete = DeleteRemoves
+	}
+	if c.LockTTL <= 0 {
+		c.LockTTL = 30 * time.Second
+	}
+	if c.LockWait <= 0 {
+		c.LockWait = 20 * time.Second
+	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = randomHex(8)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.RandomPassword == nil {
+		c.RandomPassword = func() string { return "Dx-" + randomHex(24) }
+	}
+	switch c.Delete {
+	case DeleteRemoves, DeleteDeactivates:
+	default:
+		return fmt.Errorf("unknown delete policy %q (want delete or deactivate)", c.Delete)
+	}
+	if c.DenyGroup != "" {
+		if err := ValidateName(c.DenyGroup); err != nil {
+			return fmt.Errorf("deny group: %w", err)
+		}
+	}
+	if strings.ContainsAny(c.KeyPrefix, " \t\n*") {
+		return fmt.Errorf("key prefix %q must not contain whitespace or '*'", c.KeyPrefix)
+	}
+	return nil
+}
+
+// Service applies SCIM writes to Helix Core and reads SCIM resources back.
+type Service struct {
+	helix Helix
+	cfg   Config
+	locks *localLocks
+}
+
+// New returns a Service. The Config is copied; defaults fill its zero fields.
+func New(h Helix, cfg Config) (*Service, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Service{helix: h, cfg: cfg, locks: newLocalLocks()}, nil
+}
+
+// sameName compares two Helix Core names the way the server does.
+func (s *Service) sameName(a, b string) bool {
+	if s.cfg.CaseSensitive {
+		return a == b
+	}
+	return strings.EqualFold(a, b)
+}
+
+// isProtected says whether a Helix Core user must never be changed through
+// SCIM: the bridge's own user, the configured list, and service or operator
+// users (they are not people).
+func (s *Service) isProtected(name, userType string) bool {
+	if s.sameName(name, s.cfg.P4User) {
+		return true
+	}
+	for _, p := range s.cfg.Protected {
+		if s.sameName(name, p) {
+			return true
+		}
+	}
+	return userType == "service" || userType == "operator"
+}

@@ -1,0 +1,678 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/p4scim/p4scim/p4"
+)
+
+// User is a SCIM user as the bridge returns it.
+type User struct {
+	// ID is the Helix Core user name (see the package comment).
+	ID string
+	// Doc holds the SCIM attributes: userName, name, displayName, emails,
+	// active, externalId, extensions... Never id, meta, schemas or password.
+	Doc      map[string]any
+	Created  time.Time // zero when unknown
+	Modified time.Time
+	// Linked is false for a Helix Core user the bridge has never written:
+	// its Doc is synthesised from the spec.
+	Linked bool
+}
+
+// userState is one read of a user: the spec and the bridge's record.
+type userState struct {
+	spec p4.User
+	rec  *userRecord // nil: not linked
+}
+
+// CreateUser provisions a new user from a SCIM document. The document may
+// carry "password"; it is sent to p4 passwd (when password sync is on) and
+// never stored.
+//
+// p4 commands: index, users, record, index, user -i, and passwd when a
+// password is synced: 6 (5 without a password).
+func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
+	doc = cloneDoc(doc)
+	password, hasPassword := stripComputed(doc)
+	userName := strings.TrimSpace(str(doc, "userName"))
+	if userName == "" {
+		return User{}, errorf(EInvalid, "userName is required.")
+	}
+	name, err := MapName(s.cfg.UserNameRule, "userName", userName)
+	if err != nil {
+		return User{}, err
+	}
+	email, fullName, err := specFields(doc)
+	if err != nil {
+		return User{}, err
+	}
+
+	unlock, err := s.locks.lock(ctx, "user/"+name)
+	if err != nil {
+		return User{}, busyError(name, err)
+	}
+	defer unlock()
+
+	if err := s.checkUserNameFree(ctx, userName, name); err != nil {
+		return User{}, err
+	}
+	existing, err := s.helix.Users(ctx, name)
+	if err != nil {
+		return User{}, helixError(err, "user "+name)
+	}
+	now := s.cfg.Now().UTC()
+	rec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: now, Modified: now}
+	if len(existing) > 0 {
+		// The Helix Core user exists: only a user the bridge itself hid with
+		// a deactivating DELETE may be provisioned again.
+		u := existing[0]
+		if s.isProtected(u.Name, u.Type) {
+			return User{}, errorf(EConflict, "userName %q maps to the protected Helix Core user %q.", userName, u.Name)
+		}
+		old, err := s.readUserRecord(ctx, u.Name)
+		if err != nil {
+			return User{}, err
+		}
+		switch {
+		case old == nil:
+			return User{}, errorf(EConflict, "Helix Core user %q already exists and is not linked to a SCIM identity; "+
+				"link it by matching on userName %q instead of creating it.", u.Name, synthUserName(u))
+		case !old.Deleted && strings.EqualFold(str(old.Doc, "userName"), userName):
+			return User{}, errorf(EConflict, "User %q already exists.", userName)
+		case !old.Deleted:
+			return User{}, errorf(EConflict, "userName %q maps to Helix Core user %q, which already belongs to userName %q.",
+				userName, u.Name, str(old.Doc, "userName"))
+		}
+		// Re-provisioning a user a DELETE only deactivated: relink it.
+		rec.Created = old.Created
+		st := &userState{spec: u, rec: old}
+		if full, exists, err := s.helix.UserSpec(ctx, u.Name); err == nil && exists {
+			st.spec = full
+		}
+		return s.applyUser(ctx, st, doc, password, hasPassword)
+	}
+
+	// Claim the userName first so that a retry after any later failure
+	// finds its own claim and completes (DESIGN §10).
+	if err := s.writeUserRecord(ctx, name, rec); err != nil {
+		return User{}, err
+	}
+	if err := helixError(s.helix.SetKey(ctx, s.userNameKey(userName), name), "user "+name); err != nil {
+		return User{}, err
+	}
+	spec := p4.User{Name: name, Email: email, FullName: fullName, Type: s.cfg.NewUserType, AuthMethod: s.cfg.NewUserAuth}
+	if err := s.helix.SaveUser(ctx, spec); err != nil {
+		s.forgetUser(ctx, name, userName)
+		return User{}, helixError(err, "user "+name)
+	}
+	st := &userState{spec: spec, rec: rec}
+	if !activeOf(doc) {
+		if err := s.deactivate(ctx, name, spec.AuthMethod); err != nil {
+			return User{}, err
+		}
+	} else if hasPassword && password != "" && !s.cfg.DisablePasswordSync {
+		if err := s.setPassword(ctx, name, spec.AuthMethod, password); err != nil {
+			// Undo the create: a user without the password the IdP chose
+			// would be a half-made resource.
+			if derr := s.helix.DeleteUser(ctx, name); derr == nil {
+				s.forgetUser(ctx, name, userName)
+			}
+			return User{}, err
+		}
+	}
+	return s.toUser(st), nil
+}
+
+// forgetUser removes the bridge's keys for a user, best effort: it runs on
+// rollback paths where the original error is the one to report.
+func (s *Service) forgetUser(ctx context.Context, name, userName string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range []string{s.userKey(name), s.userNameKey(userName)} {
+		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			s.cfg.Logger.Warn("could not remove key", "key", k, "err", err)
+		}
+	}
+}
+
+// checkUserNameFree fails when userName already belongs to another Helix
+// Core user than name.
+func (s *Service) checkUserNameFree(ctx context.Context, userName, name string) error {
+	owner, err := s.lookupIndex(ctx, s.userNameKey(userName))
+	if err != nil || owner == "" || s.sameName(owner, name) {
+		return err
+	}
+	// The index may be stale (its user deleted outside SCIM): trust it only
+	// if the user and its record still claim this userName.
+	users, err := s.helix.Users(ctx, owner)
+	if err != nil {
+		return helixError(err, "user "+owner)
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	rec, err := s.readUserRecord(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if rec != nil && !rec.Deleted && strings.EqualFold(str(rec.Doc, "userName"), userName) {
+		return errorf(EConflict, "User %q already exists.", userName)
+	}
+	return nil
+}
+
+// specFields derives and validates the Helix Core Email and FullName.
+func specFields(doc map[string]any) (email, fullName string, err error) {
+	email = primaryEmail(doc)
+	if email == "" {
+		email = str(doc, "userName")
+	}
+	email = specText(email, true)
+	if email == "" {
+		return "", "", errorf(EInvalid, "An e-mail address or userName is required for the Helix Core Email field.")
+	}
+	fullName = specText(fullNameOf(doc), false)
+	if fullName == "" {
+		fullName = specText(str(doc, "userName"), false)
+	}
+	if len(fullName) > 1024 || len(email) > 1024 {
+		return "", "", errorf(EInvalid, "Email and full name must each be at most 1024 bytes.")
+	}
+	return email, fullName, nil
+}
+
+// GetUser returns the user with this id. p4 commands: users, key: 2.
+func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
+	st, err := s.readUser(ctx, id, false)
+	if err != nil {
+		return User{}, err
+	}
+	return s.toUser(st), nil
+}
+
+// readUser reads spec and record. full selects `user -o` (all fields, for a
+// read-modify-write) over `users` (summary).
+func (s *Service) readUser(ctx context.Context, id string, full bool) (*userState, error) {
+	if ValidateName(id) != nil {
+		return nil, userNotFound(id)
+	}
+	var spec p4.User
+	if full {
+		u, exists, err := s.helix.UserSpec(ctx, id)
+		if err != nil {
+			return nil, helixError(err, "user "+id)
+		}
+		if !exists {
+			return nil, userNotFound(id)
+		}
+		spec = u
+	} else {
+		users, err := s.helix.Users(ctx, id)
+		if err != nil {
+			return nil, helixError(err, "user "+id)
+		}
+		if len(users) == 0 {
+			return nil, userNotFound(id)
+		}
+		spec = users[0]
+	}
+	rec, err := s.readUserRecord(ctx, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.Deleted {
+		return nil, userNotFound(id)
+	}
+	return &userState{spec: spec, rec: rec}, nil
+}
+
+func userNotFound(id string) error {
+	return &Error{Code: ENotFound, Message: "User " + id + " not found."}
+}
+
+// ReplaceUser applies a PUT: doc replaces what the IdP wrote before.
+// "active" keeps its value when the PUT leaves it out.
+//
+// p4 commands: user -o, key, then only what changed (user -i, key, passwd,
+// and logout/passwd for a deactivation).
+func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any) (User, error) {
+	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
+		next := cloneDoc(doc)
+		if _, ok := next["active"]; !ok {
+			if a, ok := cur["active"]; ok {
+				next["active"] = a
+			}
+		}
+		return next, nil
+	})
+}
+
+// PatchUser applies a PATCH: mutate edits a copy of the current document in
+// place (it holds no password; one the PATCH sets is sent to p4 passwd).
+// All operations are applied to one read and written once.
+func (s *Service) PatchUser(ctx context.Context, id string, mutate func(doc map[string]any) error) (User, error) {
+	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
+		next := cloneDoc(cur)
+		if err := mutate(next); err != nil {
+			return nil, err
+		}
+		return next, nil
+	})
+}
+
+func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (User, error) {
+	if ValidateName(id) != nil {
+		return User{}, userNotFound(id)
+	}
+	unlock, err := s.locks.lock(ctx, "user/"+id)
+	if err != nil {
+		return User{}, busyError(id, err)
+	}
+	defer unlock()
+	st, err := s.readUser(ctx, id, true)
+	if err != nil {
+		return User{}, err
+	}
+	if s.isProtected(st.spec.Name, st.spec.Type) {
+		return User{}, protectedError(st.spec.Name)
+	}
+	cur := s.toUser(st).Doc
+	doc, err := next(cloneDoc(cur))
+	if err != nil {
+		return User{}, err
+	}
+	password, hasPassword := stripComputed(doc)
+	return s.applyUser(ctx, st, doc, password, hasPassword)
+}
+
+func protectedError(name string) error {
+	return errorf(EForbidden, "Helix Core user %q is protected (the bridge's own user, a service or operator user, "+
+		"or listed in PROTECTED_USERS); p4scim never changes it.", name)
+}
+
+// applyUser writes the difference between the current state and doc.
+func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]any, password string, hasPassword bool) (User, error) {
+	name := st.spec.Name
+	userName := strings.TrimSpace(str(doc, "userName"))
+	if userName == "" {
+		return User{}, errorf(EInvalid, "userName is required.")
+	}
+	email, fullName, err := specFields(doc)
+	if err != nil {
+		return User{}, err
+	}
+	rec := st.rec
+	if rec == nil {
+		now := s.cfg.Now().UTC()
+		rec = &userRecord{Created: now}
+	}
+	oldUserName := str(rec.Doc, "userName")
+	if st.rec == nil {
+		oldUserName = ""
+	}
+	wasActive := st.rec == nil || activeOf(rec.Doc)
+	if !strings.EqualFold(oldUserName, userName) {
+		if err := s.checkUserNameFree(ctx, userName, name); err != nil {
+			return User{}, err
+		}
+	}
+
+	// The record is written before the spec, like on create, so a failure
+	// in between leaves a state the retry repairs.
+	newRec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified}
+	if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) ||
+		rec.Email != email || rec.FullName != fullName || rec.Deleted {
+		newRec.Modified = s.cfg.Now().UTC()
+		if err := s.writeUserRecord(ctx, name, newRec); err != nil {
+			return User{}, err
+		}
+	}
+	if !strings.EqualFold(oldUserName, userName) {
+		if err := helixError(s.helix.SetKey(ctx, s.userNameKey(userName), name), "user "+name); err != nil {
+			return User{}, err
+		}
+		if oldUserName != "" {
+			if err := s.helix.DeleteKey(ctx, s.userNameKey(oldUserName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
+				s.cfg.Logger.Warn("could not remove the old userName index", "user", name, "err", err)
+			}
+		}
+	}
+	if st.spec.Email != email || st.spec.FullName != fullName {
+		spec := st.spec
+		spec.Email, spec.FullName = email, fullName
+		if err := s.helix.SaveUser(ctx, spec); err != nil {
+			return User{}, helixError(err, "user "+name)
+		}
+		st.spec = spec
+	}
+	active := activeOf(doc)
+	switch {
+	case wasActive && !active:
+		if err := s.deactivate(ctx, name, st.spec.AuthMethod); err != nil {
+			return User{}, err
+		}
+	case !wasActive && active:
+		if err := s.reactivate(ctx, name); err != nil {
+			return User{}, err
+		}
+	}
+	if active && hasPassword && password != "" && !s.cfg.DisablePasswordSync {
+		if err := s.setPassword(ctx, name, st.spec.AuthMethod, password); err != nil {
+			return User{}, err
+		}
+	}
+	st.rec = newRec
+	return s.toUser(st), nil
+}
+
+// normalise turns a document into its JSON form so that values decoded
+// differently (int64 vs float64, json.Number) compare equal.
+func normalise(doc map[string]any) any {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return doc
+	}
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// setPassword sets a password unless the user's AuthMethod cannot take one
+// (LDAP users authenticate against the directory: not an error).
+func (s *Service) setPassword(ctx context.Context, name, authMethod, password string) error {
+	if strings.HasPrefix(authMethod, "ldap") {
+		s.cfg.Logger.Info("password not synced: the user authenticates with LDAP", "user", name)
+		return nil
+	}
+	err := s.helix.SetPassword(ctx, name, password)
+	if errors.Is(err, p4.ErrUnsupported) {
+		s.cfg.Logger.Info("password not synced: Helix Core cannot set it for this user", "user", name)
+		return nil
+	}
+	return helixError(err, "user "+name)
+}
+
+// deactivate logs the user out everywhere, replaces the password with a
+// random one nobody knows, and adds the user to the deny group if one is
+// configured. p4 commands: logout, passwd, and 4 for the deny group.
+func (s *Service) deactivate(ctx context.Context, name, authMethod string) error {
+	if err := s.helix.Logout(ctx, name); err != nil && !errors.Is(err, p4.ErrNotFound) {
+		return helixError(err, "user "+name)
+	}
+	if !strings.HasPrefix(authMethod, "ldap") {
+		err := s.helix.SetPassword(ctx, name, s.cfg.RandomPassword())
+		if err != nil && !errors.Is(err, p4.ErrUnsupported) {
+			return helixError(err, "user "+name)
+		}
+	}
+	if s.cfg.DenyGroup != "" {
+		return s.setDenyMembership(ctx, name, true)
+	}
+	return nil
+}
+
+// reactivate undoes what deactivate can undo: the deny group membership.
+// Sessions and the password stay invalid until the user logs in through SSO
+// or the IdP syncs a password.
+func (s *Service) reactivate(ctx context.Context, name string) error {
+	if s.cfg.DenyGroup != "" {
+		return s.setDenyMembership(ctx, name, false)
+	}
+	return nil
+}
+
+func (s *Service) setDenyMembership(ctx context.Context, name string, member bool) error {
+	return s.withLock(ctx, s.cfg.DenyGroup, func(ctx context.Context) error {
+		g, err := s.helix.Group(ctx, s.cfg.DenyGroup)
+		if errors.Is(err, p4.ErrNotFound) {
+			g = p4.Group{Name: s.cfg.DenyGroup, Owners: []string{s.cfg.P4User}}
+		} else if err != nil {
+			return helixError(err, "group "+s.cfg.DenyGroup)
+		}
+		has := containsName(g.Users, name, s.sameName)
+		if has == member {
+			return nil
+		}
+		if member {
+			g.Users = append(g.Users, name)
+		} else {
+			g.Users = removeName(g.Users, name, s.sameName)
+		}
+		if len(g.Users)+len(g.Subgroups)+len(g.Owners) == 0 {
+			g.Owners = []string{s.cfg.P4User}
+		}
+		_, err = s.helix.SaveGroup(ctx, g)
+		return helixError(err, "group "+s.cfg.DenyGroup)
+	})
+}
+
+// DeleteUser applies the delete policy. Work is never destroyed: a user
+// with opened files is deactivated instead of deleted.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	if ValidateName(id) != nil {
+		return userNotFound(id)
+	}
+	unlock, err := s.locks.lock(ctx, "user/"+id)
+	if err != nil {
+		return busyError(id, err)
+	}
+	defer unlock()
+	st, err := s.readUser(ctx, id, false)
+	if err != nil {
+		return err
+	}
+	name := st.spec.Name
+	if s.isProtected(name, st.spec.Type) {
+		return protectedError(name)
+	}
+	rec := st.rec
+	if rec == nil {
+		rec = &userRecord{Doc: s.toUser(st).Doc, Email: st.spec.Email, FullName: st.spec.FullName, Created: s.cfg.Now().UTC()}
+	}
+	if s.cfg.Delete == DeleteRemoves {
+		err := s.helix.DeleteUser(ctx, name)
+		switch {
+		case err == nil || errors.Is(err, p4.ErrNotFound):
+			if err := s.removeFromAllGroups(ctx, name); err != nil {
+				return err
+			}
+			s.forgetUser(ctx, name, str(rec.Doc, "userName"))
+			return nil
+		case errors.Is(err, p4.ErrInUse):
+			s.cfg.Logger.Warn("user has opened files: deactivated instead of deleted", "user", name)
+		default:
+			return helixError(err, "user "+name)
+		}
+	}
+	if activeOf(rec.Doc) {
+		if err := s.deactivate(ctx, name, st.spec.AuthMethod); err != nil {
+			return err
+		}
+	}
+	rec.Doc["active"] = false
+	rec.Deleted = true
+	rec.Modified = s.cfg.Now().UTC()
+	return s.writeUserRecord(ctx, name, rec)
+}
+
+// removeFromAllGroups takes a deleted user out of every group, so that a
+// later user of the same name does not inherit its access.
+func (s *Service) removeFromAllGroups(ctx context.Context, name string) error {
+	groups, err := s.helix.Groups(ctx)
+	if err != nil {
+		return helixError(err, "groups")
+	}
+	for _, g := range groups {
+		if !containsName(g.Users, name, s.sameName) {
+			continue
+		}
+		err := s.withLock(ctx, g.Name, func(ctx context.Context) error {
+			full, err := s.helix.Group(ctx, g.Name)
+			if errors.Is(err, p4.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return helixError(err, "group "+g.Name)
+			}
+			full.Users = removeName(full.Users, name, s.sameName)
+			if len(full.Users)+len(full.Subgroups)+len(full.Owners) == 0 {
+				full.Owners = []string{s.cfg.P4User}
+			}
+			_, err = s.helix.SaveGroup(ctx, full)
+			return helixError(err, "group "+g.Name)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toUser builds the SCIM view: the record's document, with Helix Core's
+// Email and FullName winning where an admin changed them.
+func (s *Service) toUser(st *userState) User {
+	u := User{ID: st.spec.Name, Modified: st.spec.Update}
+	if st.rec == nil {
+		u.Doc = synthUserDoc(st.spec)
+		u.Created = st.spec.Update
+		return u
+	}
+	u.Linked = true
+	u.Doc = cloneDoc(st.rec.Doc)
+	u.Created = st.rec.Created
+	if st.rec.Modified.After(u.Modified) {
+		u.Modified = st.rec.Modified
+	}
+	if st.spec.Email != "" && st.spec.Email != st.rec.Email {
+		setPrimaryEmail(u.Doc, st.spec.Email)
+	}
+	if st.spec.FullName != "" && st.spec.FullName != st.rec.FullName {
+		u.Doc["displayName"] = st.spec.FullName
+		if n := subMap(u.Doc, "name"); n != nil && str(n, "formatted") != "" {
+			n["formatted"] = st.spec.FullName
+		}
+	}
+	if _, ok := u.Doc["active"]; !ok {
+		u.Doc["active"] = true
+	}
+	return u
+}
+
+// synthUserName is the userName shown for a Helix Core user the bridge
+// never wrote: its Email when the mapping rule would map that Email back to
+// the user (so an IdP matching on e-mail finds it), else its name.
+func synthUserName(u p4.User) string {
+	if at := strings.LastIndexByte(u.Email, '@'); at > 0 && u.Email[:at] == u.Name {
+		return u.Email
+	}
+	return u.Name
+}
+
+// synthUserDoc describes an unlinked Helix Core user in SCIM terms.
+func synthUserDoc(u p4.User) map[string]any {
+	doc := map[string]any{
+		"userName":    synthUserName(u),
+		"displayName": u.FullName,
+		"active":      true,
+	}
+	if u.Email != "" {
+		doc["emails"] = []any{map[string]any{"value": u.Email, "type": "work", "primary": true}}
+	}
+	if fn := strings.TrimSpace(u.FullName); fn != "" {
+		name := map[string]any{"formatted": fn}
+		if i := strings.LastIndexByte(fn, ' '); i > 0 {
+			name["givenName"] = strings.TrimSpace(fn[:i])
+			name["familyName"] = fn[i+1:]
+		} else {
+			name["givenName"] = fn
+			name["familyName"] = fn
+		}
+		doc["name"] = name
+	}
+	return doc
+}
+
+// FindUserByUserName returns the user whose userName is userName
+// (case-insensitively), or nil. p4 commands: 3 (index, users, key) for a
+// linked user; 3 (index, users, key) for an unlinked one found by the rule.
+func (s *Service) FindUserByUserName(ctx context.Context, userName string) (*User, error) {
+	owner, err := s.lookupIndex(ctx, s.userNameKey(userName))
+	if err != nil {
+		return nil, err
+	}
+	candidate := owner
+	if candidate == "" {
+		// Not provisioned through the bridge: an existing Helix Core user
+		// the IdP wants to link, found by the mapping rule.
+		name, err := MapName(s.cfg.UserNameRule, "userName", userName)
+		if err != nil {
+			return nil, nil // cannot name a Helix Core user, so matches none
+		}
+		candidate = name
+	}
+	st, err := s.readUser(ctx, candidate, false)
+	if ErrorCode(err) == ENotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	u := s.toUser(st)
+	if !strings.EqualFold(str(u.Doc, "userName"), userName) || s.isProtected(st.spec.Name, st.spec.Type) {
+		return nil, nil
+	}
+	return &u, nil
+}
+
+// ListUsers returns every user the IdP may see, sorted by id: Helix Core
+// users except protected ones and users hidden by a deactivating DELETE.
+// p4 commands: users -a, keys: 2, whatever the directory's size.
+func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
+	specs, err := s.helix.Users(ctx)
+	if err != nil {
+		return nil, helixError(err, "users")
+	}
+	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"user.*")
+	if err != nil {
+		return nil, helixError(err, "user records")
+	}
+	out := make([]User, 0, len(specs))
+	for _, spec := range specs {
+		if s.isProtected(spec.Name, spec.Type) {
+			continue
+		}
+		st := &userState{spec: spec}
+		if raw, ok := recs[s.userKey(spec.Name)]; ok {
+			st.rec, _ = decodeUserRecord(raw)
+		}
+		if st.rec != nil && st.rec.Deleted {
+			continue
+		}
+		out = append(out, s.toUser(st))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func containsName(list []string, name string, same func(a, b string) bool) bool {
+	for _, n := range list {
+		if same(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func removeName(list []string, name string, same func(a, b string) bool) []string {
+	out := list[:0:0]
+	for _, n := range list {
+		if !same(n, name) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,282 @@
+package p4emu
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// Server is an in-memory Helix Core server. All methods are goroutine-safe.
+type Server struct {
+	opts Options
+
+	mu      sync.Mutex // guards the Helix Core state below
+	users   map[string]*userRec
+	groups  map[string]*Group
+	keys    map[string]string
+	tickets map[string]*ticket
+	supers  map[string]bool
+	started time.Time
+
+	netMu   sync.Mutex // guards the listener state below
+	addr    string
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	faults  map[string]Fault
+	invs    []Invocation
+	closed  chan struct{} // closed by Close: releases hung handlers
+	wg      sync.WaitGroup
+	isClose bool
+}
+
+// Fault makes the server misbehave for a command ("" = every command).
+type Fault struct {
+	Delay time.Duration // sleep before answering
+	Hang  bool          // never answer (until Stop/Close)
+	Drop  bool          // close the connection without answering
+	// Fail answers with this error text at severity 3 and generic Generic
+	// (0 means EV_FAULT, 33) instead of running the command.
+	Fail    string
+	Generic int
+}
+
+// Invocation records one command the server received. It never holds stdin.
+type Invocation struct {
+	Args    []string // the client's argv (os.Args[1:]), global options included
+	User    string
+	Command string
+	Time    time.Time
+}
+
+// New returns a server with the bootstrap super user created.
+func New(opts Options) *Server {
+	opts = opts.withDefaults()
+	if opts.Fingerprint == "" {
+		opts.Fingerprint = randomFingerprint()
+	}
+	s := &Server{
+		opts:    opts,
+		users:   map[string]*userRec{},
+		groups:  map[string]*Group{},
+		keys:    map[string]string{},
+		tickets: map[string]*ticket{},
+		supers:  map[string]bool{},
+		conns:   map[net.Conn]struct{}{},
+		faults:  map[string]Fault{},
+		closed:  make(chan struct{}),
+	}
+	s.started = s.now()
+	s.createUserLocked(User{Name: opts.SuperUser}, opts.SuperPassword)
+	s.supers[s.norm(opts.SuperUser)] = true
+	return s
+}
+
+// Options returns the effective options (defaults applied).
+func (s *Server) Options() Options { return s.opts }
+
+// Fingerprint returns the fingerprint presented on ssl: ports.
+func (s *Server) Fingerprint() string { return s.opts.Fingerprint }
+
+// Listen starts serving on addr ("127.0.0.1:0" picks a port).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if s.isClose {
+		ln.Close()
+		return errors.New("p4emu: server closed")
+	}
+	if s.ln != nil {
+		ln.Close()
+		return errors.New("p4emu: already listening")
+	}
+	s.ln, s.addr = ln, ln.Addr().String()
+	s.wg.Add(1)
+	go s.serve(ln)
+	return nil
+}
+
+// Addr is the host:port to use as P4PORT.
+func (s *Server) Addr() string {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	return s.addr
+}
+
+// Stop closes the listener and open connections, so clients get
+// "Connection refused"; the state is kept for Start.
+func (s *Server) Stop() error {
+	s.netMu.Lock()
+	ln := s.ln
+	s.ln = nil
+	for c := range s.conns {
+		c.Close()
+	}
+	s.netMu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	return ln.Close()
+}
+
+// Start listens again on the address of the last Listen.
+func (s *Server) Start() error {
+	addr := s.Addr()
+	if addr == "" {
+		return errors.New("p4emu: Start before Listen")
+	}
+	return s.Listen(addr)
+}
+
+// Close stops the server for good and waits for every handler, hung ones
+// included, to return.
+func (s *Server) Close() error {
+	s.netMu.Lock()
+	if !s.isClose {
+		s.isClose = true
+		close(s.closed)
+	}
+	s.netMu.Unlock()
+	err := s.Stop()
+	s.wg.Wait()
+	return err
+}
+
+// SetFault installs a fault for command ("" = every command).
+func (s *Server) SetFault(command string, f Fault) {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	s.faults[command] = f
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	s.faults = map[string]Fault{}
+}
+
+// Invocations returns a copy of the invocation record.
+func (s *Server) Invocations() []Invocation {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	out := make([]Invocation, len(s.invs))
+	for i, inv := range s.invs {
+		inv.Args = append([]string(nil), inv.Args...)
+		out[i] = inv
+	}
+	return out
+}
+
+// ResetInvocations clears the invocation record.
+func (s *Server) ResetInvocations() {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	s.invs = nil
+}
+
+func (s *Server) serve(ln net.Listener) {
+	defer s.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.netMu.Lock()
+		if s.ln != ln {
+			s.netMu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.netMu.Unlock()
+		go s.handle(c)
+	}
+}
+
+func (s *Server) handle(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.netMu.Lock()
+		delete(s.conns, nc)
+		s.netMu.Unlock()
+		nc.Close()
+	}()
+	c := newConn(nc)
+	for {
+		var req request
+		if err := c.recv(&req); err != nil {
+			return
+		}
+		if req.Hello {
+			if c.send(response{Fingerprint: s.opts.Fingerprint}) != nil {
+				return
+			}
+			continue
+		}
+		f := s.record(req)
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-s.closed:
+				return
+			}
+		}
+		if f.Hang {
+			// Wait until the connection or the server goes away, so a
+			// hung handler never outlives Close.
+			done := make(chan struct{})
+			go func() {
+				var b [1]byte
+				_, _ = nc.Read(b[:])
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-s.closed:
+			}
+			return
+		}
+		if f.Drop {
+			return
+		}
+		var resp response
+		if f.Fail != "" {
+			gen := f.Generic
+			if gen == 0 {
+				gen = genFault
+			}
+			var o output
+			o.fail(gen, "%s", f.Fail)
+			resp = s.finish(req, &o)
+		} else {
+			resp = s.execute(req, nc.RemoteAddr().String())
+		}
+		if c.send(resp) != nil {
+			return
+		}
+	}
+}
+
+// record appends the invocation and returns the fault that applies.
+func (s *Server) record(req request) Fault {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	s.invs = append(s.invs, Invocation{Args: append([]string(nil), req.Argv...), User: req.User,
+		Command: req.Command, Time: s.opts.Now()})
+	if f, ok := s.faults[req.Command]; ok {
+		return f
+	}
+	return s.faults[""]
+}
+
+// finish encodes an output for the request's mode.
+func (s *Server) finish(req request, o *output) response {
+	stdout, stderr := o.encode(req.Mode)
+	return response{Stdout: stdout, Stderr: stderr, Exit: o.exitCode()}
+}

@@ -1,0 +1,128 @@
+package scimhandlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/schema"
+	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/scimhandlers/scimfilter"
+	"github.com/p4scim/p4scim/scimhandlers/scimpatch"
+)
+
+// usersHandler serves /Users.
+type usersHandler struct {
+	svc        *bridge.Service
+	log        *slog.Logger
+	schema     schema.Schema
+	extensions []schema.Schema
+}
+
+func (h *usersHandler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	u, err := h.svc.CreateUser(r.Context(), attrs)
+	if err != nil {
+		return scim.Resource{}, scimError(r.Context(), h.log, err)
+	}
+	setLocation(r, "Users", u.ID)
+	audit(r, h.log, "create", "User", u.ID)
+	return userResource(u, r), nil
+}
+
+func (h *usersHandler) Get(r *http.Request, id string) (scim.Resource, error) {
+	u, err := h.svc.GetUser(r.Context(), id)
+	if err != nil {
+		return scim.Resource{}, scimError(r.Context(), h.log, err)
+	}
+	return userResource(u, r), nil
+}
+
+func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
+	ctx := r.Context()
+	expr, err := parseFilter(r, h.schema, h.extensions...)
+	if err != nil {
+		return scim.Page{}, err
+	}
+	var candidates []bridge.User
+	if id, ok := scimfilter.Equality(expr, "id"); ok {
+		u, err := h.svc.GetUser(ctx, id)
+		switch {
+		case err == nil:
+			candidates = []bridge.User{u}
+		case bridge.ErrorCode(err) != bridge.ENotFound:
+			return scim.Page{}, scimError(ctx, h.log, err)
+		}
+	} else if userName, ok := scimfilter.Equality(expr, "userName"); ok {
+		u, err := h.svc.FindUserByUserName(ctx, userName)
+		if err != nil {
+			return scim.Page{}, scimError(ctx, h.log, err)
+		}
+		if u != nil {
+			candidates = []bridge.User{*u}
+		}
+	} else {
+		candidates, err = h.svc.ListUsers(ctx)
+		if err != nil {
+			return scim.Page{}, scimError(ctx, h.log, err)
+		}
+	}
+	matched := candidates[:0:0]
+	for _, u := range candidates {
+		if expr == nil || scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...) {
+			matched = append(matched, u)
+		}
+	}
+	resources := make([]scim.Resource, 0, params.Count)
+	for _, u := range pageOf(matched, params) {
+		resources = append(resources, userResource(u, r))
+	}
+	return scim.Page{TotalResults: len(matched), Resources: resources}, nil
+}
+
+func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	u, err := h.svc.ReplaceUser(r.Context(), id, attrs)
+	if err != nil {
+		return scim.Resource{}, scimError(r.Context(), h.log, err)
+	}
+	audit(r, h.log, "replace", "User", u.ID)
+	return userResource(u, r), nil
+}
+
+func (h *usersHandler) Delete(r *http.Request, id string) error {
+	if err := h.svc.DeleteUser(r.Context(), id); err != nil {
+		return scimError(r.Context(), h.log, err)
+	}
+	audit(r, h.log, "delete", "User", id)
+	return nil
+}
+
+func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	u, err := h.svc.PatchUser(r.Context(), id, func(doc map[string]any) error {
+		doc["id"] = id // lets the engine recognise (and ignore) Okta's id in a value
+		_, err := scimpatch.Apply(doc, ops, h.schema, h.extensions...)
+		delete(doc, "id")
+		return err
+	})
+	if err != nil {
+		return scim.Resource{}, scimError(r.Context(), h.log, err)
+	}
+	audit(r, h.log, "patch", "User", u.ID)
+	return userResource(u, r), nil
+}
+
+func userResource(u bridge.User, r *http.Request) scim.Resource {
+	return toResource(u.ID, u.Doc, u.Created, u.Modified, r)
+}
+
+// pageOf cuts one page out of a sorted list (startIndex is 1-based).
+func pageOf[T any](all []T, params scim.ListRequestParams) []T {
+	start := params.StartIndex - 1
+	if start < 0 {
+		start = 0
+	}
+	if start >= len(all) || params.Count <= 0 {
+		return nil
+	}
+	end := min(start+params.Count, len(all))
+	return all[start:end]
+}
