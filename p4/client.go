@@ -1,0 +1,262 @@
+package p4
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/p4scim/p4scim/p4/marshal"
+)
+
+// Config configures a Client.
+type Config struct {
+	Bin              string // the p4 executable; default "p4" from PATH
+	Port             string // P4PORT
+	User             string // P4USER: a super user
+	Password         string // its password, or a ticket (32 hex digits)
+	Tickets          string // P4TICKETS file; default a private file in a private temp dir
+	Trust            string // P4TRUST file; default next to the tickets file
+	Charset          string // P4CHARSET, for Unicode-mode servers
+	TrustFingerprint string // for ssl: ports, the fingerprint to trust
+	TrustAny         bool   // for ssl: ports, trust whatever the server presents (trust -f -y)
+	CommandTimeout   time.Duration
+	MaxConcurrent    int
+	Observer         func(CommandEvent)
+}
+
+// Client runs p4 commands. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	sem     chan struct{}
+	env     []string
+	ticket  bool // cfg.Password is a ticket: pass it as P4PASSWD, never log in
+	loginMu sync.Mutex
+	cleanup func()
+}
+
+var ticketPattern = regexp.MustCompile(`^[0-9A-Fa-f]{32}$`)
+
+// New validates cfg and returns a Client. It runs no command.
+func New(cfg Config) (*Client, error) {
+	var problems []string
+	if cfg.Port == "" {
+		problems = append(problems, "P4PORT is not set")
+	}
+	if cfg.User == "" {
+		problems = append(problems, "P4USER is not set")
+	}
+	if strings.HasPrefix(cfg.User, "-") || strings.ContainsAny(cfg.User, " \t\n@#") {
+		problems = append(problems, fmt.Sprintf("P4USER %q is not a valid Helix Core user name", cfg.User))
+	}
+	if cfg.Bin == "" {
+		cfg.Bin = "p4"
+	}
+	if _, err := exec.LookPath(cfg.Bin); err != nil {
+		problems = append(problems, fmt.Sprintf("p4 executable %q not found (set P4BIN or install the Helix Core CLI): %v", cfg.Bin, err))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("p4 client: %s", strings.Join(problems, "; "))
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 30 * time.Second
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 8
+	}
+	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), cleanup: func() {}}
+	if cfg.Tickets == "" || cfg.Trust == "" {
+		dir, err := os.MkdirTemp("", "p4scim-")
+		if err != nil {
+			return nil, fmt.Errorf("p4 client: private directory for tickets: %w", err)
+		}
+		c.cleanup = func() { os.RemoveAll(dir) }
+		if c.cfg.Tickets == "" {
+			c.cfg.Tickets = filepath.Join(dir, "tickets")
+		}
+		if c.cfg.Trust == "" {
+			c.cfg.Trust = filepath.Join(dir, "trust")
+		}
+	}
+	c.ticket = ticketPattern.MatchString(cfg.Password)
+	c.env = childEnv(os.Environ(), c.cfg, c.ticket)
+	return c, nil
+}
+
+// Close removes the private tickets directory, if New made one.
+func (c *Client) Close() { c.cleanup() }
+
+// Port returns P4PORT.
+func (c *Client) Port() string { return c.cfg.Port }
+
+// P4User returns P4USER.
+func (c *Client) P4User() string { return c.cfg.User }
+
+// childEnv builds the child's environment: this process's environment
+// without any P4* variable, plus exactly the ones the client decides.
+func childEnv(base []string, cfg Config, ticket bool) []string {
+	env := make([]string, 0, len(base)+8)
+	for _, kv := range base {
+		if strings.HasPrefix(kv, "P4") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "P4PORT="+cfg.Port, "P4USER="+cfg.User, "P4TICKETS="+cfg.Tickets, "P4TRUST="+cfg.Trust,
+		"P4CONFIG=", "P4ENVIRO=/dev/null")
+	if cfg.Charset != "" {
+		env = append(env, "P4CHARSET="+cfg.Charset)
+	}
+	if ticket {
+		env = append(env, "P4PASSWD="+cfg.Password)
+	}
+	return env
+}
+
+// result is what one p4 process said.
+type result struct {
+	stats    []marshal.Dict
+	infos    []string
+	messages []Message // errors and warnings, in order
+	stderr   string
+	exit     int
+}
+
+func (r *result) firstError() *Message {
+	for i := range r.messages {
+		if r.messages[i].Severity >= SeverityFailed {
+			return &r.messages[i]
+		}
+	}
+	return nil
+}
+
+func (r *result) hasInfo(substr string) bool {
+	for _, s := range r.infos {
+		if strings.Contains(s, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// command runs one p4 command and turns failures into *Error. An expired
+// or revoked session is renewed once by logging in, and the command retried
+// once.
+func (c *Client) command(ctx context.Context, stdin []byte, args ...string) (*result, error) {
+	res, err := c.runOnce(ctx, stdin, args)
+	if err == nil || !c.canRelogin(err) {
+		return res, err
+	}
+	if lerr := c.Login(ctx); lerr != nil {
+		return nil, lerr
+	}
+	return c.runOnce(ctx, stdin, args)
+}
+
+func (c *Client) canRelogin(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindAuthFailed || c.ticket || c.cfg.Password == "" {
+		return false
+	}
+	for _, m := range e.Messages {
+		if sessionMessage(m.Text) {
+			return true
+		}
+	}
+	return false
+}
+
+// runOnce execs p4 once, classifies the outcome and reports it.
+func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string) (*result, error) {
+	start := time.Now()
+	res, err := c.exec(ctx, stdin, args)
+	if err == nil {
+		err = classify(args[0], res)
+	}
+	if c.cfg.Observer != nil {
+		outcome := "ok"
+		if err != nil {
+			outcome = KindOf(err).String()
+		}
+		c.cfg.Observer(CommandEvent{Command: args[0], Duration: time.Since(start), Outcome: outcome})
+	}
+	return res, err
+}
+
+// exec runs the process under the deadline and the concurrency bound.
+func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CommandTimeout)
+	defer cancel()
+	select {
+	case c.sem <- struct{}{}:
+		defer func() { <-c.sem }()
+	case <-ctx.Done():
+		return nil, &Error{Kind: KindTimeout, Command: args[0], Err: fmt.Errorf("waiting for a free p4 slot: %w", ctx.Err())}
+	}
+
+	argv := append([]string{"-G", "-p", c.cfg.Port, "-u", c.cfg.User}, args...)
+	cmd := exec.CommandContext(ctx, c.cfg.Bin, argv...)
+	cmd.Env = c.env
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// The child gets its own process group so that a timeout kills it and
+	// anything it started, and nothing is left behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, &Error{Kind: KindTimeout, Command: args[0], Err: ctx.Err()}
+	}
+	res := &result{stderr: stderr.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.exit = exitErr.ExitCode()
+	default:
+		return nil, &Error{Kind: KindOther, Command: args[0], Err: fmt.Errorf("running %s: %w", c.cfg.Bin, err)}
+	}
+	if perr := parseOutput(stdout.Bytes(), res); perr != nil {
+		return nil, &Error{Kind: KindOther, Command: args[0], Err: perr}
+	}
+	return res, nil
+}
+
+// parseOutput decodes the marshal stream. Prompts (passwd, login) are
+// printed raw before it, so everything before the first '{' is skipped.
+func parseOutput(out []byte, res *result) error {
+	if i := bytes.IndexByte(out, '{'); i >= 0 {
+		out = out[i:]
+	} else {
+		return nil
+	}
+	dicts, err := marshal.DecodeAll(bytes.NewReader(out))
+	if err != nil {
+		return fmt.Errorf("decoding p4 -G output: %w", err)
+	}
+	for _, d := range dicts {
+		switch d.String("code") {
+		case "stat":
+			res.stats = append(res.stats, d)
+		case "info", "text":
+			res.infos = append(res.infos, d.String("data"))
+		case "error":
+			sev, _ := d.Int("severity")
+			gen, _ := d.Int("generic")
+			res.messages = append(res.messages, Message{Severity: Severity(sev), Generic: gen, Text: strings.TrimRight(d.String("data"), "\n")})
+		}
+	}
+	return nil
+}

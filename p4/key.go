@@ -1,0 +1,77 @@
+package p4
+
+import (
+	"context"
+	"strconv"
+)
+
+// Key reads a key with `key NAME`. p4 shows an unset key as "0", so ok is
+// false for "0".
+func (c *Client) Key(ctx context.Context, name string) (string, bool, error) {
+	res, err := c.command(ctx, nil, "key", name)
+	if err != nil {
+		return "", false, err
+	}
+	if len(res.stats) == 0 {
+		return "", false, unexpected("key", res)
+	}
+	v := res.stats[0].String("value")
+	return v, v != "0", nil
+}
+
+// SetKey sets a key with `key NAME VALUE`. Values are not secret: they
+// are visible on argv.
+func (c *Client) SetKey(ctx context.Context, name, value string) error {
+	res, err := c.command(ctx, nil, "key", name, value)
+	if err != nil {
+		return err
+	}
+	if res.hasInfo(" set") || len(res.stats) > 0 {
+		return nil
+	}
+	return unexpected("key", res)
+}
+
+// DeleteKey deletes a key with `key -d NAME`.
+func (c *Client) DeleteKey(ctx context.Context, name string) error {
+	_, err := c.command(ctx, nil, "key", "-d", name)
+	return err
+}
+
+// IncrementKey adds one to a numeric key with `key -i NAME` (an unset key
+// counts as 0) and returns the new value. Atomic on the server.
+func (c *Client) IncrementKey(ctx context.Context, name string) (int64, error) {
+	res, err := c.command(ctx, nil, "key", "-i", name)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.stats) == 0 {
+		return 0, unexpected("key", res)
+	}
+	n, perr := strconv.ParseInt(res.stats[0].String("value"), 10, 64)
+	if perr != nil {
+		return 0, &Error{Kind: KindOther, Command: "key", Err: perr}
+	}
+	return n, nil
+}
+
+// CompareAndSetKey sets a key to `to` only if it holds `from`:
+// `key --from=FROM --to=TO NAME`. A lost race is an *Error of KindConflict
+// whose Current holds the value found.
+func (c *Client) CompareAndSetKey(ctx context.Context, name, from, to string) error {
+	_, err := c.command(ctx, nil, "key", "--from="+from, "--to="+to, name)
+	return err
+}
+
+// Keys lists keys matching a pattern with `keys -e PATTERN`.
+func (c *Client) Keys(ctx context.Context, pattern string) (map[string]string, error) {
+	res, err := c.command(ctx, nil, "keys", "-e", pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(res.stats))
+	for _, d := range res.stats {
+		out[d.String("key")] = d.String("value")
+	}
+	return out, nil
+}

@@ -1,0 +1,161 @@
+// Package metrics owns p4scim's Prometheus metrics: their names, labels and
+// the HTTP middleware that records requests. Other packages report through
+// the small methods here (or hooks wired by cmd), so only this package
+// knows about Prometheus.
+//
+// Names follow <namespace>_<what>_<unit>: counters end in _total,
+// durations are _seconds histograms, and labels take small fixed sets.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "p4scim"
+
+// Metrics is the set of p4scim's metrics, registered on one registry.
+type Metrics struct {
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	inFlight     prometheus.Gauge
+	p4Commands   *prometheus.CounterVec
+	p4Duration   *prometheus.HistogramVec
+	provisioning *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+	rateLimited  prometheus.Counter
+	buildInfo    *prometheus.GaugeVec
+}
+
+// New creates the metrics and registers them on reg.
+func New(reg prometheus.Registerer, version string) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "http_requests_total",
+			Help: "SCIM requests by resource type, method and status code.",
+		}, []string{"resource", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "http_request_duration_seconds",
+			Help:    "SCIM request latency by resource type and method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"resource", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "http_requests_in_flight",
+			Help: "SCIM requests being served.",
+		}),
+		p4Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "p4_commands_total",
+			Help: "p4 commands run, by command and outcome (ok or the error kind).",
+		}, []string{"command", "outcome"}),
+		p4Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "p4_command_duration_seconds",
+			Help:    "p4 command latency by command.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30},
+		}, []string{"command"}),
+		provisioning: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "provisioning_operations_total",
+			Help: "Changes made in Helix Core, by resource (user, group, member) and action.",
+		}, []string{"resource", "action"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_failures_total",
+			Help: "Requests refused for authentication, by reason.",
+		}, []string{"reason"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "rate_limited_requests_total",
+			Help: "Requests answered 429 by the rate limiter.",
+		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "build_info",
+			Help: "Always 1; the version label says which build runs.",
+		}, []string{"version"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
+		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo)
+	m.buildInfo.WithLabelValues(version).Set(1)
+	return m
+}
+
+// Middleware records every request. The resource label is the SCIM
+// endpoint (Users, Groups, ...), never the id, so its values stay few.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		rec := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		next.ServeHTTP(rec, r)
+		res := Resource(r.URL.Path)
+		method := normaliseMethod(r.Method)
+		m.duration.WithLabelValues(res, method).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(res, method, strconv.Itoa(rec.code())).Inc()
+	})
+}
+
+// Resource maps a request path to a small fixed set of endpoint names.
+func Resource(path string) string {
+	rest := strings.TrimPrefix(path, "/scim/v2")
+	rest = strings.TrimPrefix(rest, "/")
+	first, _, _ := strings.Cut(rest, "/")
+	switch first {
+	case "Users", "Groups", "ServiceProviderConfig", "Schemas", "ResourceTypes":
+		return first
+	}
+	return "other"
+}
+
+func normaliseMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return m
+	}
+	return "other"
+}
+
+// P4Command records one p4 command (the p4 client's Observer hook).
+func (m *Metrics) P4Command(command, outcome string, d time.Duration) {
+	m.p4Commands.WithLabelValues(command, outcome).Inc()
+	m.p4Duration.WithLabelValues(command).Observe(d.Seconds())
+}
+
+// Provisioned counts a change made in Helix Core.
+func (m *Metrics) Provisioned(resource, action string, n int) {
+	m.provisioning.WithLabelValues(resource, action).Add(float64(n))
+}
+
+// AuthFailure counts a refused authentication.
+func (m *Metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
+
+// RateLimited counts a 429.
+func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
