@@ -12,17 +12,17 @@ const (
 	KindOther ErrorKind = iota
 	KindNotFound
 	KindAlreadyExists
-	KindInvalidName     // an identifier Helix Core refuses (§2.5)
-	KindInvalidSpec     // a spec Helix Core refuses (missing field, bad value)
-	KindLicenseQuota    // "Can't create a new user - over license quota."
-	KindPasswordPolicy  // too short, not mixed case, too long, don't match
-	KindUnsupported     // e.g. "Cannot change password for LDAP user."
-	KindAuthFailed      // the bridge's own credentials were refused
-	KindUnavailable     // Helix Core unreachable
-	KindTimeout         // the command's deadline passed
-	KindConflict        // a compare-and-set lost (key --from/--to)
-	KindPermission      // protections refused the command
-	KindInUse           // "has file(s) open ... can't be deleted"
+	KindInvalidName    // an identifier Helix Core refuses (§2.5)
+	KindInvalidSpec    // a spec Helix Core refuses (missing field, bad value)
+	KindLicenseQuota   // "Can't create a new user - over license quota."
+	KindPasswordPolicy // too short, not mixed case, too long, don't match
+	KindUnsupported    // e.g. "Cannot change password for LDAP user."
+	KindAuthFailed     // the bridge's own credentials were refused
+	KindUnavailable    // Helix Core unreachable
+	KindTimeout        // the command's deadline passed
+	KindConflict       // a compare-and-set lost (key --from/--to)
+	KindPermission     // protections refused the command
+	KindInUse          // "has file(s) open ... can't be deleted"
 )
 
 var kindNames = map[ErrorKind]string{

@@ -58,8 +58,8 @@ func overrideFrom(ctx context.Context) *override {
 // body, and sets Location on 201.
 type overrideWriter struct {
 	http.ResponseWriter
-	o          *override
-	swallow    bool
+	o           *override
+	swallow     bool
 	wroteHeader bool
 }
 
