@@ -143,7 +143,7 @@ func (s *Service) acquire(ctx context.Context, key string) (string, error) {
 			return "", busyError(key, ctx.Err())
 		case <-t.C:
 		}
-		backoff = min(backoff*2, 200*time.Millisecond)
+		backoff = min(backoff*2, 40*time.Millisecond)
 	}
 }
 

@@ -104,7 +104,9 @@ type resolver struct {
 	exts []schema.Schema
 }
 
-func newResolver(s schema.Schema, exts []schema.Schema) resolver { return resolver{core: s, exts: exts} }
+func newResolver(s schema.Schema, exts []schema.Schema) resolver {
+	return resolver{core: s, exts: exts}
+}
 
 var metaSubs = map[string]string{"created": "dateTime", "lastmodified": "dateTime", "resourcetype": "string",
 	"location": "string", "version": "string"}

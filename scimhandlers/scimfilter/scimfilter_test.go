@@ -89,9 +89,9 @@ func TestMatchGroups(t *testing.T) {
 	for f, want := range map[string]bool{
 		`id eq "devs" and members[value eq "ada"]`: true,
 		`id eq "devs" and members[value eq "bob"]`: false,
-		`members eq "ops"`:                          true,
-		`members.value eq "ada"`:                    true,
-		`displayName eq "devs"`:                     true,
+		`members eq "ops"`:                         true,
+		`members.value eq "ada"`:                   true,
+		`displayName eq "devs"`:                    true,
 	} {
 		expr, err := Parse(f, gs)
 		if err != nil {
