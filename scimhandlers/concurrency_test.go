@@ -8,6 +8,7 @@ import (
 
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/internal/stacktest"
+	"github.com/p4scim/p4scim/p4/p4emu"
 	"github.com/p4scim/p4scim/scimhandlers"
 )
 
@@ -33,8 +34,12 @@ func TestConcurrentMemberPatches(t *testing.T) {
 	const n = 50
 	ids := make([]string, 2*n)
 	for i := range ids {
+		// Members need only exist in Helix Core; creating them directly keeps
+		// the test about the PATCHes.
 		ids[i] = fmt.Sprintf("u%03d", i)
-		st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": ids[i]}).Must(t, 201)
+		if err := st.Emu.Server.CreateUser(p4emu.User{Name: ids[i], Email: ids[i] + "@example.com", FullName: ids[i]}, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gid := st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "contended",
 		"members": membersOf(ids[n:])}).Must(t, 201).Str("id")
