@@ -297,30 +297,78 @@ func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map
 	})
 }
 
+// groupChange is one queued PATCH or PUT of a group.
+type groupChange struct {
+	next func(cur map[string]any) (map[string]any, error)
+	done chan groupResult
+}
+
+type groupResult struct {
+	group Group
+	err   error
+}
+
+// updateGroup queues a change and waits for it. The first caller drains
+// the queue: all changes queued meanwhile are applied together (batch.go).
 func (s *Service) updateGroup(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (Group, error) {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {
 		return Group{}, groupNotFound(id)
 	}
-	var out Group
+	change := &groupChange{next: next, done: make(chan groupResult, 1)}
+	if s.groupBatches.enqueue(id, change) {
+		// The batch outlives this request's context: other requests wait
+		// on it. It is bounded by the lock wait and the p4 deadlines.
+		work := context.WithoutCancel(ctx)
+		for batch := s.groupBatches.take(id); batch != nil; batch = s.groupBatches.take(id) {
+			s.applyGroupBatch(work, id, batch)
+		}
+	}
+	select {
+	case r := <-change.done:
+		return r.group, r.err
+	case <-ctx.Done():
+		return Group{}, busyError(id, ctx.Err())
+	}
+}
+
+// applyGroupBatch applies queued changes in order to one read of the group
+// and writes the result once. A change that is invalid on its own (an
+// unknown member, no displayName) fails alone; the others still apply.
+func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*groupChange) {
+	results := make([]error, len(batch))
+	var final Group
 	err := s.withLock(ctx, id, func(ctx context.Context) error {
 		st, err := s.readGroup(ctx, id)
 		if err != nil {
 			return err
 		}
-		cur := s.toGroup(st)
-		doc, err := next(cloneDoc(cur.Doc))
-		if err != nil {
-			return err
-		}
-		stripComputed(doc)
-		displayName := strings.TrimSpace(str(doc, "displayName"))
-		if displayName == "" {
-			return errorf(EInvalid, "displayName is required.")
-		}
-		members := doc["members"]
-		delete(doc, "members")
-
 		name := st.spec.Name
+		doc := s.toGroup(st).Doc
+		delete(doc, "members")
+		users, subgroups := st.spec.Users, st.spec.Subgroups
+		current := s.toGroup(st).Doc
+		for i, change := range batch {
+			next, err := change.next(cloneDoc(current))
+			if err == nil {
+				stripComputed(next)
+				if strings.TrimSpace(str(next, "displayName")) == "" {
+					err = errorf(EInvalid, "displayName is required.")
+				}
+			}
+			var u, g []string
+			if err == nil {
+				u, g, err = s.resolveMembers(ctx, next["members"], &p4.Group{Users: users, Subgroups: subgroups}, name)
+			}
+			if err != nil {
+				results[i] = err
+				continue
+			}
+			users, subgroups = u, g
+			current = next
+			doc = cloneDoc(next)
+			delete(doc, "members")
+		}
+		displayName := strings.TrimSpace(str(doc, "displayName"))
 		oldDisplayName := ""
 		rec := st.rec
 		if rec != nil {
@@ -332,10 +380,6 @@ func (s *Service) updateGroup(ctx context.Context, id string, next func(cur map[
 			if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 				return err
 			}
-		}
-		users, subgroups, err := s.resolveMembers(ctx, members, &st.spec, name)
-		if err != nil {
-			return err
 		}
 		if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
 			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
@@ -367,10 +411,19 @@ func (s *Service) updateGroup(ctx context.Context, id string, next func(cur map[
 			}
 			st.spec = spec
 		}
-		out = s.toGroup(st)
+		final = s.toGroup(st)
 		return nil
 	})
-	return out, err
+	for i, change := range batch {
+		switch {
+		case results[i] != nil:
+			change.done <- groupResult{err: results[i]}
+		case err != nil:
+			change.done <- groupResult{err: err}
+		default:
+			change.done <- groupResult{group: final}
+		}
+	}
 }
 
 func sameSet(a, b []string) bool {

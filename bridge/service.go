@@ -94,9 +94,10 @@ func (c *Config) setDefaults() error {
 
 // Service applies SCIM writes to Helix Core and reads SCIM resources back.
 type Service struct {
-	helix Helix
-	cfg   Config
-	locks *localLocks
+	helix        Helix
+	cfg          Config
+	locks        *localLocks
+	groupBatches *batcher[*groupChange]
 }
 
 // New returns a Service. The Config is copied; defaults fill its zero fields.
@@ -104,7 +105,7 @@ func New(h Helix, cfg Config) (*Service, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Service{helix: h, cfg: cfg, locks: newLocalLocks()}, nil
+	return &Service{helix: h, cfg: cfg, locks: newLocalLocks(), groupBatches: newBatcher[*groupChange]()}, nil
 }
 
 // sameName compares two Helix Core names the way the server does.

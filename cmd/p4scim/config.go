@@ -50,6 +50,8 @@ import (
 	"github.com/spf13/viper"
 	"golang.org/x/time/rate"
 
+	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/p4"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
 )
 
@@ -243,21 +245,27 @@ func (f cfgFlagValue) Set(v string) error {
 func (f cfgFlagValue) IsBoolFlag() bool { return f.boolean }
 
 // cfgSecretFlag refuses a secret on the command line with a useful message
-// rather than "flag provided but not defined".
-type cfgSecretFlag struct{ name string }
+// rather than "flag provided but not defined". It records the problem
+// instead of returning it, because the flag package quotes the value in
+// its error, and the value is the secret.
+type cfgSecretFlag struct {
+	name     string
+	problems *[]string
+}
 
 func (f cfgSecretFlag) String() string { return "" }
 func (f cfgSecretFlag) Set(string) error {
-	return fmt.Errorf("%s is not accepted on the command line, where every user can read it (ps); set it in the environment or the .env file", f.name)
+	*f.problems = append(*f.problems, f.name+": not accepted on the command line, where every user can read it (ps); set it in the environment or the .env file")
+	return nil
 }
 
 // newConfigFlagSet defines every flag, writing the values into set.
-func newConfigFlagSet(set map[string]string) *flag.FlagSet {
+func newConfigFlagSet(set map[string]string, problems *[]string) *flag.FlagSet {
 	fs := flag.NewFlagSet("p4scim serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, s := range configSettings() {
 		if s.secret {
-			fs.Var(cfgSecretFlag{s.name}, configFlagName(s), "")
+			fs.Var(cfgSecretFlag{s.name, problems}, configFlagName(s), "")
 			continue
 		}
 		v := cfgFlagValue{set: set, name: s.name, boolean: s.boolean}
@@ -317,7 +325,8 @@ func LoadConfig(args, environ []string, fsys afero.Fs) (Config, error) {
 
 	// 1. Flags.
 	flags := map[string]string{}
-	fset := newConfigFlagSet(flags)
+	var flagProblems []string
+	fset := newConfigFlagSet(flags, &flagProblems)
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, flag.ErrHelp
@@ -326,6 +335,9 @@ func LoadConfig(args, environ []string, fsys afero.Fs) (Config, error) {
 	}
 	if fset.NArg() > 0 {
 		return Config{}, &ConfigError{Problems: []string{fmt.Sprintf("command line: unexpected argument %q; settings are given as --name value", fset.Arg(0))}}
+	}
+	if len(flagProblems) > 0 {
+		return Config{}, &ConfigError{Problems: flagProblems}
 	}
 
 	// 2. Environment: only the names we know; the rest is not ours.
@@ -863,10 +875,11 @@ func weakSecret(s string) string {
 			}
 		}
 	}
-	// Repetitions ("aaaa…", "abcabc…") and tiny alphabets are no secret
-	// however long; 32 random hex digits show about 14 distinct characters.
-	for period := 1; period <= len(s)/2; period++ {
-		if strings.Repeat(s[:period], len(s)/period+1)[:len(s)] == s {
+	// Repetitions ("aaaa…", "abcabc…"), plain or base64-encoded, and tiny
+	// alphabets are no secret however long; 32 random hex digits show
+	// about 14 distinct characters.
+	for _, c := range candidates {
+		if isRepetition(c) {
 			return "is a repetition, not a random value"
 		}
 	}
@@ -878,6 +891,15 @@ func weakSecret(s string) string {
 		return "uses too few distinct characters to be random"
 	}
 	return ""
+}
+
+func isRepetition(s string) bool {
+	for period := 1; period <= len(s)/2; period++ {
+		if strings.Repeat(s[:period], len(s)/period+1)[:len(s)] == s {
+			return true
+		}
+	}
+	return false
 }
 
 // wellKnownSecrets are refused whatever their length, compared after
@@ -1125,4 +1147,31 @@ func (c Config) LogValue() slog.Value {
 		attrs = append(attrs, slog.String(k, r[k]))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// P4Config returns the p4 client settings. Observer is left to the caller.
+func (c Config) P4Config() p4.Config {
+	return p4.Config{
+		Bin: c.P4Bin, Port: c.P4Port, User: c.P4User, Password: c.P4Passwd,
+		Tickets: c.P4Tickets, Trust: c.P4Trust, Charset: c.P4Charset,
+		TrustFingerprint: c.P4TrustFingerprint, TrustAny: c.P4TrustAny,
+		CommandTimeout: c.P4CommandTimeout, MaxConcurrent: c.P4MaxConcurrent,
+	}
+}
+
+// BridgeConfig returns the provisioning policy. P4User, CaseSensitive,
+// Logger and the other run-time fields are left to the caller.
+func (c Config) BridgeConfig() bridge.Config {
+	return bridge.Config{
+		P4User:              c.P4User,
+		KeyPrefix:           c.KeyPrefix,
+		UserNameRule:        bridge.NameRule(c.UsernameRule),
+		GroupNameRule:       bridge.NameRule(c.GroupnameRule),
+		NewUserType:         c.NewUserType,
+		NewUserAuth:         c.NewUserAuthMethod,
+		DisablePasswordSync: !c.PasswordSync,
+		DenyGroup:           c.DeprovisionGroup,
+		Delete:              bridge.DeletePolicy(c.DeletePolicy),
+		Protected:           slices.Clone(c.ProtectedUsers),
+	}
 }

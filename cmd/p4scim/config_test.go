@@ -87,7 +87,7 @@ func problems(t *testing.T, err error) []string {
 
 func TestDefaults(t *testing.T) {
 	cfg := mustLoad(t, nil, validEnv(), memFS(t, nil))
-	want := map[string]any{
+	want := map[string]bool{
 		"ListenAddress": cfg.ListenAddress == ":8080", "MetricsAddress": cfg.MetricsAddress == "",
 		"ReadTimeout": cfg.ReadTimeout == 30*time.Second, "WriteTimeout": cfg.WriteTimeout == 90*time.Second,
 		"IdleTimeout": cfg.IdleTimeout == 120*time.Second, "ShutdownGrace": cfg.ShutdownGrace == 25*time.Second,
@@ -106,7 +106,7 @@ func TestDefaults(t *testing.T) {
 		"EnvFile": cfg.EnvFile == "", "ConfigFile": cfg.ConfigFile == "",
 	}
 	for name, ok := range want {
-		if ok != true {
+		if !ok {
 			t.Errorf("%s: unexpected default", name)
 		}
 	}
@@ -199,10 +199,19 @@ func TestEmptyMeansUnset(t *testing.T) {
 
 func TestSourcesFiles(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "custom.env"), []byte("CONFIG_FILE=conf/p4scim.toml\nP4CHARSET='utf8'\nHAS_ONLY_SETTING=x\n"), 0o600)
-	os.MkdirAll(filepath.Join(dir, "conf"), 0o700)
-	os.WriteFile(filepath.Join(dir, "conf", "p4scim.toml"), []byte("p4user = \"toml-user\"\nrate_limit = 7\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "p4scim.json"), []byte(`{"p4user": "json-user", "password_sync": false, "max_body_bytes": 2048}`), 0o600)
+	for path, content := range map[string]string{
+		"custom.env":       "CONFIG_FILE=conf/p4scim.toml\nP4CHARSET='utf8'\nHAS_ONLY_SETTING=x\n",
+		"conf/p4scim.toml": "p4user = \"toml-user\"\nrate_limit = 7\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n",
+		"p4scim.json":      `{"p4user": "json-user", "password_sync": false, "max_body_bytes": 2048}`,
+	} {
+		full := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	fs := afero.NewBasePathFs(afero.NewOsFs(), dir)
 
 	t.Run("env file names a TOML config file", func(t *testing.T) {
@@ -249,7 +258,7 @@ func TestExampleFiles(t *testing.T) {
 	_, err = LoadConfig([]string{"--env-file", "/x/.env"}, nil, memFS(t, map[string]string{"/x/.env": string(b)}))
 	for _, p := range problems(t, err) {
 		if !strings.HasPrefix(p, "BEARER_TOKEN: token \"default\" is a well-known example value") &&
-			!strings.HasPrefix(p, "P4PASSWD: missing") {
+			!strings.HasPrefix(p, "P4PASSWD: missing") && !strings.HasPrefix(p, "P4_TRUST_FINGERPRINT: missing") {
 			t.Errorf(".env.example: unexpected problem %q", p)
 		}
 	}
@@ -259,9 +268,9 @@ func TestExampleFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := memFS(t, map[string]string{"/etc/p4scim.yaml": string(y)})
-	cfg := mustLoad(t, []string{"--config", "/etc/p4scim.yaml"}, []string{"BEARER_TOKEN=" + tokPlain, "P4PASSWD=" + p4Secret}, fs)
-	if cfg.P4Port == "" || cfg.ConfigFile == "" {
+	fs := memFS(t, map[string]string{"/etc/p4scim.yaml": string(y), "/run/secrets/p4scim-tokens": "okta=" + tokOkta + "\n"})
+	cfg := mustLoad(t, []string{"--config", "/etc/p4scim.yaml"}, []string{"P4PASSWD=" + p4Secret}, fs)
+	if cfg.P4Port == "" || cfg.ConfigFile == "" || len(cfg.Tokens) != 1 || len(cfg.ProtectedUsers) != 2 || len(cfg.TrustedProxies) != 2 {
 		t.Fatalf("example config not applied: %+v", cfg.Redacted())
 	}
 }
@@ -319,7 +328,7 @@ func TestWeakTokensRefused(t *testing.T) {
 		strings.Repeat("x", 64),
 		strings.Repeat("abc123", 8),
 		"abcdefghijklmnopqrstuvwxyz0123456789",
-		"aabbaabbaabbccddccddaabbccddaabbccdd", // 4 distinct characters
+		"aabbaabbaabbccddccddaabbccddaabbccdd",     // 4 distinct characters
 		"dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdA==", // base64("testtest…")
 	} {
 		t.Run(tok, func(t *testing.T) {
@@ -355,7 +364,7 @@ func TestValidation(t *testing.T) {
 		"/broken.yaml":   "p4port: [unclosed\n",
 		"/conf.ini":      "p4port=x\n",
 		"/meta.yaml":     "config_file: /other.yaml\n",
-		"/broken.env":    "BEARER TOKEN=" + tokOkta + "\n",
+		"/broken.env":    "P4PASSWD " + p4Secret + "\n",
 	}
 	tests := []struct {
 		name string
@@ -454,7 +463,7 @@ func TestValidation(t *testing.T) {
 		{"broken env file", []string{"--env-file", "/broken.env"}, nil, []string{"ENV_FILE: /broken.env is not a valid dotenv file"}},
 		{"unknown flag", []string{"--p4prot", "x"}, nil, []string{"command line: flag provided but not defined: -p4prot"}},
 		{"stray argument", []string{"extra"}, nil, []string{`command line: unexpected argument "extra"`}},
-		{"secret as a flag", []string{"--p4passwd", p4Secret}, nil, []string{"command line: invalid value"}},
+		{"secret as a flag", []string{"--p4passwd", p4Secret}, nil, []string{"P4PASSWD: not accepted on the command line, where every user can read it (ps)"}},
 		{"everything wrong at once is reported at once", nil, []string{"P4PORT=", "LOG_LEVEL=loud", "DELETE_POLICY=x"}, []string{
 			"P4PORT: missing", "DELETE_POLICY:", "LOG_LEVEL:",
 		}},
@@ -623,5 +632,20 @@ func TestDotenvParseErrorWithheld(t *testing.T) {
 	_, err := LoadConfig(nil, with(validEnv(), "P4PASSWD="), fs)
 	if err == nil || strings.Contains(err.Error(), p4Secret) || !strings.Contains(err.Error(), "ENV_FILE: .env is not a valid dotenv file") {
 		t.Fatalf("error: %v", err)
+	}
+}
+
+func TestWiringHelpers(t *testing.T) {
+	cfg := mustLoad(t, nil, with(validEnv(), "PASSWORD_SYNC=false", "DELETE_POLICY=deactivate", "PROTECTED_USERS=admin",
+		"DEPROVISION_GROUP=denied", "P4CHARSET=utf8", "P4_MAX_CONCURRENT=3"), memFS(t, nil))
+	pc := cfg.P4Config()
+	if pc.Port != "perforce:1666" || pc.User != "p4scim" || pc.Password != p4Secret || pc.Charset != "utf8" ||
+		pc.MaxConcurrent != 3 || pc.CommandTimeout != 30*time.Second || pc.Bin != "p4" {
+		t.Errorf("P4Config: %+v", pc)
+	}
+	bc := cfg.BridgeConfig()
+	if bc.P4User != "p4scim" || !bc.DisablePasswordSync || string(bc.Delete) != "deactivate" || bc.DenyGroup != "denied" ||
+		string(bc.UserNameRule) != "localpart" || string(bc.GroupNameRule) != "replace" || !slices.Equal(bc.Protected, []string{"admin"}) {
+		t.Errorf("BridgeConfig: %+v", bc)
 	}
 }

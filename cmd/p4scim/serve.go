@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
+	"github.com/spf13/afero"
 )
 
 func randomHex(n int) string {
@@ -35,7 +37,8 @@ func randomHex(n int) string {
 
 // app is a wired daemon: everything serve and check need.
 type app struct {
-	settings settings
+	cfg      Config
+	p4       p4.Config
 	log      *slog.Logger
 	client   *p4.Client
 	dev      *devHelix
@@ -44,24 +47,25 @@ type app struct {
 }
 
 // wire builds the p4 client (starting the emulator in dev mode).
-func wire(s settings, log *slog.Logger) (*app, error) {
-	a := &app{settings: s, log: log, registry: prometheus.NewRegistry()}
+func wire(cfg Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, p4: cfg.P4Config(), log: log, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = metrics.New(a.registry, version)
-	if s.Dev {
+	if cfg.Dev {
 		dev, err := startDevHelix("p4scim", "Dev-"+randomHex(12))
 		if err != nil {
 			return nil, err
 		}
 		a.dev = dev
-		a.settings.P4.Bin, a.settings.P4.Port = dev.bin, dev.port
-		a.settings.P4.User, a.settings.P4.Password = dev.user, dev.password
-		a.settings.P4.Tickets = dev.dir + "/tickets"
-		a.settings.P4.Trust = dev.dir + "/trust"
+		a.p4.Bin, a.p4.Port = dev.bin, dev.port
+		a.p4.User, a.p4.Password = dev.user, dev.password
+		a.p4.Tickets = dev.dir + "/tickets"
+		a.p4.Trust = dev.dir + "/trust"
+		a.p4.TrustFingerprint, a.p4.TrustAny = "", false
 	}
-	cfg := a.settings.P4
-	cfg.Observer = func(ev p4.CommandEvent) { a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration) }
-	client, err := p4.New(cfg)
+	pc := a.p4
+	pc.Observer = func(ev p4.CommandEvent) { a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration) }
+	client, err := p4.New(pc)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -82,26 +86,50 @@ func (a *app) close() {
 // connect trusts, logs in and reads the server's case handling.
 func (a *app) connect(ctx context.Context) (p4.Info, error) {
 	if err := a.client.Trust(ctx); err != nil {
-		return p4.Info{}, fmt.Errorf("trusting %s: %w", a.settings.P4.Port, err)
+		return p4.Info{}, fmt.Errorf("trusting %s: %w", a.p4.Port, err)
 	}
 	info, err := a.client.Info(ctx)
 	if err != nil {
-		return p4.Info{}, fmt.Errorf("reaching Helix Core at %s: %w", a.settings.P4.Port, err)
+		return p4.Info{}, fmt.Errorf("reaching Helix Core at %s: %w", a.p4.Port, err)
 	}
-	if a.settings.P4.Password != "" {
+	if a.p4.Password != "" {
 		if err := a.client.Login(ctx); err != nil {
-			return info, fmt.Errorf("logging in as %s: %w", a.settings.P4.User, err)
+			return info, fmt.Errorf("logging in as %s: %w", a.p4.User, err)
 		}
 	}
 	return info, nil
 }
 
+// loadConfig reads the configuration, printing the usage for --help.
+func loadConfig(args, environ []string, out io.Writer) (Config, error) {
+	cfg, err := LoadConfig(args, environ, afero.NewOsFs())
+	if errors.Is(err, flag.ErrHelp) {
+		WriteConfigUsage(out)
+		return cfg, errHelp
+	}
+	return cfg, err
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	s, err := loadSettings(args, environ, stderr)
+	s, err := loadConfig(args, environ, stdout)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
+	log := newLogger(s, stderr)
+	if s.DryRun {
+		return errors.New("DRY_RUN: dry-run mode is not available in this build yet; unset DRY_RUN")
+	}
+	for _, w := range s.Warnings {
+		log.Warn("configuration", "warning", w)
+	}
 	if s.Dev && len(s.Tokens) == 0 {
 		s.Tokens = []auth.Token{{Name: "dev", Secret: randomHex(24)}}
 	}
@@ -110,16 +138,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return err
 	}
 	defer a.close()
-	s = a.settings
 
-	startCtx, cancel := context.WithTimeout(ctx, 2*s.P4.CommandTimeout)
+	startCtx, cancel := context.WithTimeout(ctx, 2*a.p4.CommandTimeout)
 	info, err := a.connect(startCtx)
 	cancel()
 	if err != nil {
 		return err
 	}
-	bcfg := s.Bridge
-	bcfg.P4User = s.P4.User
+	bcfg := s.BridgeConfig()
+	bcfg.P4User = a.p4.User
 	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
 	bcfg.Logger = log
 	svc, err := bridge.New(a.client, bcfg)
@@ -127,19 +154,25 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return err
 	}
 
+	rateLimit := limit.Rate(limit.RateOptions{
+		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
+		ClientKey: limit.ClientIP(s.TrustedProxies), OnLimited: a.metrics.RateLimited,
+	})
+	var issued auth.Issued
+	var tokenEndpoint *auth.TokenEndpoint
+	if len(s.OAuthClients) > 0 {
+		tokenEndpoint = auth.NewTokenEndpoint(s.OAuthClients, s.OAuthTokenTTL, time.Now)
+		issued = tokenEndpoint
+	}
 	handler, err := scimhandlers.New(svc, scimhandlers.Options{
 		Logger:    log,
 		TokenName: auth.TokenName,
 		Middleware: []func(http.Handler) http.Handler{
 			a.metrics.Middleware,
-			limit.InFlight(s.MaxInFlight, 5*time.Second),
-			limit.Rate(limit.RateOptions{
-				Overall: rate.Limit(s.RateOverall), Burst: int(s.RateOverall) * 2,
-				PerClient: rate.Limit(s.RatePerClient), ClientBurst: int(s.RatePerClient) * 2,
-				OnLimited: a.metrics.RateLimited,
-			}),
-			auth.New(s.Tokens, auth.Options{OnFailure: a.metrics.AuthFailure}),
-			limit.MaxBody(s.MaxBody),
+			limit.InFlight(s.MaxInFlight, s.MaxInFlightWait),
+			rateLimit,
+			auth.New(s.Tokens, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued}),
+			limit.MaxBody(s.MaxBodyBytes),
 		},
 	})
 	if err != nil {
@@ -148,12 +181,30 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	mux := http.NewServeMux()
 	mux.Handle(scimhandlers.BasePath+"/", handler)
 	mux.Handle(scimhandlers.BasePath, handler)
-	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	if tokenEndpoint != nil {
+		// OAuth 2.0 client credentials (RFC 6749 §4.4): outside the bearer
+		// check, but behind the same rate and size limits.
+		mux.Handle("/oauth/token", rateLimit(limit.MaxBody(64<<10)(tokenEndpoint)))
+	}
+	metricsHandler := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
+	if s.MetricsAddress == "" {
+		mux.Handle("/metrics", metricsHandler)
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("/metrics", metricsHandler)
+		msrv := &http.Server{Addr: s.MetricsAddress, Handler: mm, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener", "address", s.MetricsAddress, "err", err)
+			}
+		}()
+		defer msrv.Close()
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if _, err := a.client.TicketStatus(ctx); err != nil && a.settings.P4.Password != "" {
+		if _, err := a.client.TicketStatus(ctx); err != nil && a.p4.Password != "" {
 			// An expired ticket is renewed here rather than on the next
 			// provisioning request.
 			err = a.client.Login(ctx)
@@ -170,33 +221,33 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	})
 
 	srv := &http.Server{
-		Addr: s.Listen, Handler: mux,
+		Addr: s.ListenAddress, Handler: mux,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.ReadTimeout,
 		WriteTimeout: s.WriteTimeout, IdleTimeout: s.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", s.Listen)
+	ln, err := net.Listen("tcp", s.ListenAddress)
 	if err != nil {
-		return fmt.Errorf("LISTEN_ADDRESS %s: %w", s.Listen, err)
+		return fmt.Errorf("LISTEN_ADDRESS %s: %w", s.ListenAddress, err)
 	}
 	scheme := "http"
-	if s.TLSCert != "" {
+	if s.TLSCertFile != "" {
 		scheme = "https"
 	}
 	names := make([]string, 0, len(s.Tokens))
 	for _, t := range s.Tokens {
 		names = append(names, t.Name+"#"+fingerprint(t.Secret))
 	}
-	log.Info("p4scim serving", "version", version, "address", ln.Addr().String(), "p4port", s.P4.Port,
-		"p4user", s.P4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", strings.Join(names, ","))
+	log.Info("p4scim serving", "version", version, "address", ln.Addr().String(), "p4port", a.p4.Port,
+		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", strings.Join(names, ","))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
 
 	errc := make(chan error, 1)
 	go func() {
-		if s.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, s.TLSCert, s.TLSKey)
+		if s.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, s.TLSCertFile, s.TLSKeyFile)
 		} else {
 			errc <- srv.Serve(ln)
 		}
@@ -237,7 +288,7 @@ Try:
 
 // check runs one pass/fail line per prerequisite.
 func check(ctx context.Context, args, environ []string, out io.Writer) (bool, error) {
-	s, err := loadSettings(args, environ, out)
+	s, err := loadConfig(args, environ, out)
 	if errors.Is(err, errHelp) {
 		return true, err
 	}
@@ -263,26 +314,26 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 		return false, nil
 	}
 	defer a.close()
-	ctx, cancel := context.WithTimeout(ctx, 3*a.settings.P4.CommandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 3*a.p4.CommandTimeout)
 	defer cancel()
 	info, err := a.client.Info(ctx)
 	if err != nil {
-		line(false, "Helix Core reachable at "+a.settings.P4.Port, fixFor(err))
+		line(false, "Helix Core reachable at "+a.p4.Port, fixFor(err))
 		return false, nil
 	}
-	line(true, "Helix Core reachable at "+a.settings.P4.Port, info.ServerVersion)
+	line(true, "Helix Core reachable at "+a.p4.Port, info.ServerVersion)
 	if _, err := a.connect(ctx); err != nil {
-		line(false, "logged in as "+a.settings.P4.User, fixFor(err))
+		line(false, "logged in as "+a.p4.User, fixFor(err))
 		return false, nil
 	}
-	line(true, "logged in as "+a.settings.P4.User, "")
+	line(true, "logged in as "+a.p4.User, "")
 	super, err := a.client.IsSuper(ctx)
 	if err != nil || !super {
-		line(false, a.settings.P4.User+" has super access", "grant it in p4 protect: the bridge edits users, groups and keys")
+		line(false, a.p4.User+" has super access", "grant it in p4 protect: the bridge edits users, groups and keys")
 		return false, nil
 	}
-	line(true, a.settings.P4.User+" has super access", "")
-	key := a.settings.Bridge.KeyPrefix + "check." + randomHex(4)
+	line(true, a.p4.User+" has super access", "")
+	key := s.KeyPrefix + "check." + randomHex(4)
 	if err := a.client.SetKey(ctx, key, "1"); err != nil {
 		line(false, "keys writable", fixFor(err))
 		return false, nil
@@ -336,3 +387,8 @@ func healthcheck(ctx context.Context, environ []string) error {
 	return nil
 }
 
+// fingerprint names a secret in logs without revealing it.
+func fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return fmt.Sprintf("%x", sum[:4])
+}
