@@ -48,15 +48,6 @@ func keyPart(name string) string {
 	return name
 }
 
-// fromKeyPart reverses keyPart.
-func fromKeyPart(part string) (string, bool) {
-	if rest, ok := strings.CutPrefix(part, "="); ok {
-		b, err := hex.DecodeString(rest)
-		return string(b), err == nil
-	}
-	return part, part != ""
-}
-
 func (s *Service) userKey(name string) string  { return s.cfg.KeyPrefix + "user." + keyPart(name) }
 func (s *Service) groupKey(name string) string { return s.cfg.KeyPrefix + "group." + keyPart(name) }
 
