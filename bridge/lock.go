@@ -116,15 +116,19 @@ func (s *Service) acquire(ctx context.Context, key string) (string, error) {
 		current := pe.Current
 		switch {
 		case current == "0" || current == "":
-			// Never set (or deleted): make it numeric, then try again.
-			if _, err := s.helix.IncrementKey(ctx, key); err != nil && p4.KindOf(err) == p4.KindUnavailable {
+			// Never set (or deleted): make it numeric, then compare-and-set
+			// from the number key -i returned. If someone took the lock
+			// meanwhile, -i fails on its non-numeric value and the next
+			// round sees the holder.
+			n, err := s.helix.IncrementKey(ctx, key)
+			switch {
+			case err == nil:
+				from = strconv.FormatInt(n, 10)
+			case p4.KindOf(err) == p4.KindUnavailable || p4.KindOf(err) == p4.KindTimeout:
 				return "", helixError(err, "lock "+key)
+			default:
+				from = lockFree
 			}
-			v, _, err := s.helix.Key(ctx, key)
-			if err != nil {
-				return "", helixError(err, "lock "+key)
-			}
-			from = v
 			continue
 		case isNumeric(current):
 			from = current // free, with another number
