@@ -478,3 +478,44 @@ func TestNewValidates(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestTrustSSL checks that an ssl: port is trusted only with the
+// configured fingerprint (or an explicit blind trust).
+func TestTrustSSL(t *testing.T) {
+	ctx := context.Background()
+	env := p4emutest.Start(t, p4emu.Options{})
+	port := "ssl:" + env.Port
+	newSSL := func(fp string, any bool) *p4.Client {
+		c, err := p4.New(p4.Config{Bin: env.Bin, Port: port, User: env.User, Password: env.Password,
+			TrustFingerprint: fp, TrustAny: any, CommandTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	if err := newSSL("", false).Trust(ctx); err == nil || !strings.Contains(err.Error(), "P4_TRUST_FINGERPRINT") {
+		t.Fatalf("no fingerprint: %v", err)
+	}
+	untrusted := newSSL("", false)
+	if _, err := untrusted.Info(ctx); err == nil {
+		t.Fatal("untrusted ssl connection accepted")
+	}
+	good := newSSL(env.Server.Fingerprint(), false)
+	if err := good.Trust(ctx); err != nil {
+		t.Fatalf("trust with the right fingerprint: %v", err)
+	}
+	if err := good.Login(ctx); err != nil {
+		t.Fatalf("login after trust: %v", err)
+	}
+	if _, err := good.Keys(ctx, "*"); err != nil {
+		t.Fatalf("command after trust: %v", err)
+	}
+	wrong := strings.Repeat("AB:", 19) + "AB"
+	if err := newSSL(wrong, false).Trust(ctx); err == nil {
+		t.Fatal("a wrong fingerprint was trusted")
+	}
+	if err := newSSL("", true).Trust(ctx); err != nil {
+		t.Fatalf("blind trust: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package scimhandlers_test
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -123,6 +124,27 @@ func TestEntraDefaultJob(t *testing.T) {
 	assertMembers(t, st, gid, id)
 	st.Do("GET", "/Users/"+other, nil).Must(t, 404)
 	st.Do("DELETE", "/Users/"+other, nil).Must(t, 404)
+	assertHelixUsers(t, st, userName)
+	if u, _ := emu.User(userName); u.Email != "updatedEmail@microsoft.com" || u.FullName != "givenName familyName" {
+		t.Fatalf("final Helix Core user: %+v", u)
+	}
+}
+
+// assertHelixUsers checks the exact set of Helix Core users besides the
+// bridge's own super user.
+func assertHelixUsers(t *testing.T, st *stacktest.Stack, want ...string) {
+	t.Helper()
+	var got []string
+	for _, u := range st.Emu.Server.Users() {
+		if u.Name != st.Emu.User {
+			got = append(got, u.Name)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Helix Core users = %v, want %v", got, want)
+	}
 }
 
 // TestEntraOptscim062020 replays the aadOptscim062020 forms: lower-case

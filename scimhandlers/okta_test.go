@@ -122,6 +122,10 @@ func TestOktaOINLifecycle(t *testing.T) {
 	if r.JSON["active"] != true || r.Str("userName") != "test.user@okta.local" || r.Str("externalId") != "00ujl29u0le5T6Aj10h7" {
 		t.Fatalf("after reactivation: %s", r.Body)
 	}
+	assertHelixUsers(t, st, "test.user")
+	if u, _ := emu.User("test.user"); u.Email != "test.user@okta.local" || u.FullName != "Another User" {
+		t.Fatalf("final Helix Core user: %+v", u)
+	}
 }
 
 // loginAs gives a user a session, so that deactivation has one to end.
@@ -191,6 +195,10 @@ func TestOktaGroupPush(t *testing.T) {
 		t.Fatal("group still in Helix Core after DELETE")
 	}
 	st.Do("GET", "/Groups/"+gid, nil).Must(t, 404)
+	assertHelixUsers(t, st, alice, bob)
+	if groups := emu.Groups(); len(groups) != 0 {
+		t.Fatalf("Helix Core groups left: %+v", groups)
+	}
 }
 
 // assertMembers checks the Helix Core group's Users and the bridge's owner.
