@@ -67,6 +67,15 @@ func TestEntraDefaultJob(t *testing.T) {
 	if u, _ := emu.User(userName); u.Email != "updatedEmail@microsoft.com" {
 		t.Fatalf("Email after PATCH = %q", u.Email)
 	}
+	// Manager as a plain string (Entra) and as an object.
+	r = st.Do("PATCH", "/Users/"+id, patch(map[string]any{"op": "Add", "path": "manager", "value": "boss-id"})).Must(t, 200)
+	if ext, _ := r.JSON[entSchema].(map[string]any); ext == nil || ext["manager"].(map[string]any)["value"] != "boss-id" {
+		t.Fatalf("manager string: %s", r.Body)
+	}
+	r = st.Do("PATCH", "/Users/"+id, patch(map[string]any{"op": "Add", "path": entSchema + ":manager", "value": map[string]any{"value": "boss2"}})).Must(t, 200)
+	if ext, _ := r.JSON[entSchema].(map[string]any); ext["manager"].(map[string]any)["value"] != "boss2" {
+		t.Fatalf("manager object: %s", r.Body)
+	}
 	// Add a single-valued attribute.
 	r = st.Do("PATCH", "/Users/"+id, patch(map[string]any{"op": "Add", "path": "nickName", "value": "Babs"})).Must(t, 200)
 	if r.Str("nickName") != "Babs" {

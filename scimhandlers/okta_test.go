@@ -237,6 +237,9 @@ func TestOktaImportPaging(t *testing.T) {
 		if !ok || int(total) != len(want) {
 			t.Fatalf("totalResults = %v, want %d", r.JSON["totalResults"], len(want))
 		}
+		if got := r.JSON["itemsPerPage"]; got != float64(len(r.Resources())) {
+			t.Fatalf("itemsPerPage = %v for %d resources", got, len(r.Resources()))
+		}
 		if _, ok := r.JSON["startIndex"].(float64); !ok {
 			t.Fatalf("startIndex not a number: %s", r.Body)
 		}

@@ -97,6 +97,8 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 
 	var h http.Handler = http.StripPrefix("/scim", srv)
 	h = withFilter(h)
+	h = withManagerObject(h)
+	h = withListCount(h)
 	h = withMediaType(h)
 	h = withOverride(h)
 	h = withAudit(h, opts.TokenName)

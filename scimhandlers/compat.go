@@ -1,0 +1,172 @@
+package scimhandlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+const enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+// withListCount makes itemsPerPage the number of resources on the page
+// (RFC 7644 §3.4.2), where the library echoes the requested count.
+func withListCount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !isCollection(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		buf := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(buf, r)
+		body := buf.body.Bytes()
+		if buf.status() == http.StatusOK {
+			var list map[string]json.RawMessage
+			if json.Unmarshal(body, &list) == nil && list["Resources"] != nil {
+				var resources []json.RawMessage
+				_ = json.Unmarshal(list["Resources"], &resources)
+				list["itemsPerPage"] = json.RawMessage(strconv.Itoa(len(resources)))
+				if list["Resources"] == nil || string(list["Resources"]) == "null" {
+					list["Resources"] = json.RawMessage("[]")
+				}
+				if b, err := json.Marshal(list); err == nil {
+					body = b
+				}
+			}
+		}
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(buf.status())
+		_, _ = w.Write(body)
+	})
+}
+
+func isCollection(path string) bool {
+	rest := strings.TrimPrefix(path, BasePath)
+	return rest == "/Users" || rest == "/Groups"
+}
+
+type bufferedWriter struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.code == 0 {
+		b.code = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedWriter) status() int {
+	if b.code == 0 {
+		return http.StatusOK
+	}
+	return b.code
+}
+
+// withManagerObject accepts Entra's enterprise manager as a plain string
+// (apache/directory-scimple#1242: "MS simply sends a manager field with
+// the userName as a string value"). The pinned library refuses anything but
+// {"value": ...}, so the string is wrapped before it sees the body.
+func withManagerObject(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || !strings.HasPrefix(strings.TrimPrefix(r.URL.Path, BasePath), "/Users") ||
+			(r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "invalidSyntax", "The request body could not be read.")
+			return
+		}
+		if bytes.Contains(raw, []byte("manager")) {
+			if fixed, ok := wrapManager(raw, r.Method == http.MethodPatch); ok {
+				raw = fixed
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		r.ContentLength = int64(len(raw))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wrapManager rewrites string manager values; ok is false when nothing
+// needed rewriting or the body is not JSON (the library reports that).
+func wrapManager(raw []byte, patch bool) ([]byte, bool) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil {
+		return nil, false
+	}
+	changed := false
+	wrap := func(v any) any {
+		if s, ok := v.(string); ok {
+			changed = true
+			return map[string]any{"value": s}
+		}
+		return v
+	}
+	fixExtension := func(m map[string]any) {
+		for k, ext := range m {
+			if !strings.EqualFold(k, enterpriseURN) {
+				continue
+			}
+			if e, ok := ext.(map[string]any); ok {
+				for ek, ev := range e {
+					if strings.EqualFold(ek, "manager") {
+						e[ek] = wrap(ev)
+					}
+				}
+			}
+		}
+	}
+	if !patch {
+		fixExtension(doc)
+	} else {
+		for k, ops := range doc {
+			if !strings.EqualFold(k, "Operations") {
+				continue
+			}
+			list, _ := ops.([]any)
+			for _, o := range list {
+				op, _ := o.(map[string]any)
+				path, _ := op["path"].(string)
+				lower := strings.ToLower(path)
+				if lower == "manager" || lower == strings.ToLower(enterpriseURN)+":manager" {
+					op["value"] = wrap(op["value"])
+					if lower == "manager" {
+						// The library only resolves manager under its URN.
+						op["path"] = enterpriseURN + ":manager"
+						changed = true
+					}
+				}
+				if v, ok := op["value"].(map[string]any); ok && path == "" {
+					for vk, vv := range v {
+						if strings.EqualFold(vk, enterpriseURN+":manager") {
+							v[vk] = wrap(vv)
+						}
+					}
+					fixExtension(v)
+				}
+			}
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	b, err := json.Marshal(doc)
+	return b, err == nil
+}
