@@ -288,13 +288,7 @@ func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]an
 // p4 commands: lock (2), group -o, key, then group -i if members changed,
 // key if attributes changed, users if members were added: 4 to 7.
 func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map[string]any) error) (Group, error) {
-	return s.updateGroup(ctx, id, func(cur map[string]any) (map[string]any, error) {
-		next := cloneDoc(cur)
-		if err := mutate(next); err != nil {
-			return nil, err
-		}
-		return next, nil
-	})
+	return s.updateGroup(ctx, id, mutating(mutate))
 }
 
 // groupChange is one queued PATCH or PUT of a group.
@@ -389,13 +383,12 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			st.rec = rec
 		}
 		if !strings.EqualFold(oldDisplayName, displayName) {
-			if err := helixError(s.helix.SetKey(ctx, s.groupNameKey(displayName), name), "group "+name); err != nil {
-				return err
-			}
+			oldKey := ""
 			if oldDisplayName != "" {
-				if err := s.helix.DeleteKey(ctx, s.groupNameKey(oldDisplayName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
-					s.cfg.Logger.Warn("could not remove the old displayName index", "group", name, "err", err)
-				}
+				oldKey = s.groupNameKey(oldDisplayName)
+			}
+			if err := s.moveIndex(ctx, s.groupNameKey(displayName), oldKey, name); err != nil {
+				return err
 			}
 		}
 		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {

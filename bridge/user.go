@@ -257,13 +257,34 @@ func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any
 // place (it holds no password; one the PATCH sets is sent to p4 passwd).
 // All operations are applied to one read and written once.
 func (s *Service) PatchUser(ctx context.Context, id string, mutate func(doc map[string]any) error) (User, error) {
-	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
+	return s.updateUser(ctx, id, mutating(mutate))
+}
+
+// mutating adapts an in-place edit (a PATCH) to the replace-style update
+// functions: the edit gets a copy of the current document.
+func mutating(mutate func(doc map[string]any) error) func(cur map[string]any) (map[string]any, error) {
+	return func(cur map[string]any) (map[string]any, error) {
 		next := cloneDoc(cur)
 		if err := mutate(next); err != nil {
 			return nil, err
 		}
 		return next, nil
-	})
+	}
+}
+
+// moveIndex points an index key at name and removes the old entry, if any.
+// The old entry's removal is best effort: a stale index entry is checked
+// against the record before it is trusted.
+func (s *Service) moveIndex(ctx context.Context, newKey, oldKey, name string) error {
+	if err := helixError(s.helix.SetKey(ctx, newKey, name), name); err != nil {
+		return err
+	}
+	if oldKey != "" {
+		if err := s.helix.DeleteKey(ctx, oldKey); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			s.cfg.Logger.Warn("could not remove an old index entry", "key", oldKey, "name", name, "err", err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (User, error) {
@@ -334,13 +355,12 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 		}
 	}
 	if !strings.EqualFold(oldUserName, userName) {
-		if err := helixError(s.helix.SetKey(ctx, s.userNameKey(userName), name), "user "+name); err != nil {
-			return User{}, err
-		}
+		oldKey := ""
 		if oldUserName != "" {
-			if err := s.helix.DeleteKey(ctx, s.userNameKey(oldUserName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
-				s.cfg.Logger.Warn("could not remove the old userName index", "user", name, "err", err)
-			}
+			oldKey = s.userNameKey(oldUserName)
+		}
+		if err := s.moveIndex(ctx, s.userNameKey(userName), oldKey, name); err != nil {
+			return User{}, err
 		}
 	}
 	if st.spec.Email != email || st.spec.FullName != fullName {

@@ -65,17 +65,9 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	matched := candidates[:0:0]
-	for _, g := range candidates {
-		if expr == nil || scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema) {
-			matched = append(matched, g)
-		}
-	}
-	resources := make([]scim.Resource, 0, params.Count)
-	for _, g := range pageOf(matched, params) {
-		resources = append(resources, groupResource(g, r))
-	}
-	return scim.Page{TotalResults: len(matched), Resources: resources}, nil
+	return page(r, params, candidates, func(g bridge.Group) bool {
+		return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
+	}, groupResource), nil
 }
 
 func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {

@@ -66,17 +66,9 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	matched := candidates[:0:0]
-	for _, u := range candidates {
-		if expr == nil || scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...) {
-			matched = append(matched, u)
-		}
-	}
-	resources := make([]scim.Resource, 0, params.Count)
-	for _, u := range pageOf(matched, params) {
-		resources = append(resources, userResource(u, r))
-	}
-	return scim.Page{TotalResults: len(matched), Resources: resources}, nil
+	return page(r, params, candidates, func(u bridge.User) bool {
+		return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
+	}, userResource), nil
 }
 
 func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -112,6 +104,23 @@ func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 
 func userResource(u bridge.User, r *http.Request) scim.Resource {
 	return toResource(u.ID, u.Doc, u.Created, u.Modified, r)
+}
+
+// page keeps the candidates that match and returns the requested page of
+// them; totalResults counts every match.
+func page[T any](r *http.Request, params scim.ListRequestParams, candidates []T, match func(T) bool,
+	resource func(T, *http.Request) scim.Resource) scim.Page {
+	matched := candidates[:0:0]
+	for _, c := range candidates {
+		if match(c) {
+			matched = append(matched, c)
+		}
+	}
+	resources := make([]scim.Resource, 0, min(params.Count, len(matched)))
+	for _, c := range pageOf(matched, params) {
+		resources = append(resources, resource(c, r))
+	}
+	return scim.Page{TotalResults: len(matched), Resources: resources}
 }
 
 // pageOf cuts one page out of a sorted list (startIndex is 1-based).
