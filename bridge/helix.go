@@ -27,6 +27,7 @@ type Helix interface {
 
 	Key(ctx context.Context, name string) (string, bool, error)
 	SetKey(ctx context.Context, name, value string) error
+	SetKeys(ctx context.Context, kv map[string]string) error
 	DeleteKey(ctx context.Context, name string) error
 	Keys(ctx context.Context, pattern string) (map[string]string, error)
 	CompareAndSetKey(ctx context.Context, name, from, to string) error

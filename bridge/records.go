@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/p4scim/p4scim/p4"
 )
 
 // recordVersion is written into every record so a later layout can be told apart.
@@ -56,6 +59,62 @@ func (s *Service) groupKey(name string) string { return s.cfg.KeyPrefix + "group
 // caseExact=false), so it is lower-cased before hex encoding.
 func (s *Service) userNameKey(userName string) string {
 	return s.cfg.KeyPrefix + "username." + hex.EncodeToString([]byte(strings.ToLower(userName)))
+}
+
+// externalIDKey indexes an externalId, which is caseExact (RFC 7643 §3.1).
+func (s *Service) externalIDKey(externalID string) string {
+	return s.cfg.KeyPrefix + "extid." + hex.EncodeToString([]byte(externalID))
+}
+
+// emailKey indexes the address the bridge wrote to the user's Email.
+func (s *Service) emailKey(email string) string {
+	return s.cfg.KeyPrefix + "email." + hex.EncodeToString([]byte(strings.ToLower(email)))
+}
+
+// userIndexKeys are the index keys a user's record implies.
+func (s *Service) userIndexKeys(rec *userRecord) []string {
+	if rec == nil {
+		return nil
+	}
+	keys := []string{s.userNameKey(str(rec.Doc, "userName"))}
+	if ext := str(rec.Doc, "externalId"); ext != "" {
+		keys = append(keys, s.externalIDKey(ext))
+	}
+	if rec.Email != "" {
+		keys = append(keys, s.emailKey(rec.Email))
+	}
+	return keys
+}
+
+// saveUserRecord writes the record and the index keys it adds, in one
+// `key -m`, and removes (best effort) the index keys of old it no longer
+// implies. old is nil for a user the bridge never wrote.
+func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
+	rec.V = recordVersion
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return &Error{Code: EInternal, Err: fmt.Errorf("encode user record: %w", err)}
+	}
+	kv := map[string]string{s.userKey(name): string(b)}
+	stale := map[string]bool{}
+	for _, k := range s.userIndexKeys(old) {
+		stale[k] = true
+	}
+	for _, k := range s.userIndexKeys(rec) {
+		if old == nil || !stale[k] || old.Deleted {
+			kv[k] = name
+		}
+		delete(stale, k)
+	}
+	if err := helixError(s.helix.SetKeys(ctx, kv), "user "+name); err != nil {
+		return err
+	}
+	for k := range stale {
+		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			s.cfg.Logger.Warn("could not remove an old index entry", "key", k, "user", name, "err", err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) groupNameKey(displayName string) string {

@@ -99,17 +99,15 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		return s.applyUser(ctx, st, doc, password, hasPassword)
 	}
 
-	// Claim the userName first so that a retry after any later failure
-	// finds its own claim and completes (DESIGN §10).
-	if err := s.writeUserRecord(ctx, name, rec); err != nil {
-		return User{}, err
-	}
-	if err := helixError(s.helix.SetKey(ctx, s.userNameKey(userName), name), "user "+name); err != nil {
+	// Claim the userName first, record and indexes in one command, so that
+	// a retry after any later failure finds its own claim and completes
+	// (DESIGN §10).
+	if err := s.saveUserRecord(ctx, name, rec, nil); err != nil {
 		return User{}, err
 	}
 	spec := p4.User{Name: name, Email: email, FullName: fullName, Type: s.cfg.NewUserType, AuthMethod: s.cfg.NewUserAuth}
 	if err := s.helix.SaveUser(ctx, spec); err != nil {
-		s.forgetUser(ctx, name, userName)
+		s.forgetUser(ctx, name, rec)
 		return User{}, helixError(err, "user "+name)
 	}
 	st := &userState{spec: spec, rec: rec}
@@ -122,7 +120,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 			// Undo the create: a user without the password the IdP chose
 			// would be a half-made resource.
 			if derr := s.helix.DeleteUser(ctx, name); derr == nil {
-				s.forgetUser(ctx, name, userName)
+				s.forgetUser(ctx, name, rec)
 			}
 			return User{}, err
 		}
@@ -131,10 +129,10 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 }
 
 // forgetUser removes the bridge's keys for a user, best effort: it runs on
-// rollback paths where the original error is the one to report.
-func (s *Service) forgetUser(ctx context.Context, name, userName string) {
+// rollback and delete paths where another error is the one to report.
+func (s *Service) forgetUser(ctx context.Context, name string, rec *userRecord) {
 	ctx = context.WithoutCancel(ctx)
-	for _, k := range []string{s.userKey(name), s.userNameKey(userName)} {
+	for _, k := range append([]string{s.userKey(name)}, s.userIndexKeys(rec)...) {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
 			s.cfg.Logger.Warn("could not remove key", "key", k, "err", err)
 		}
@@ -350,16 +348,7 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 	if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) ||
 		rec.Email != email || rec.FullName != fullName || rec.Deleted {
 		newRec.Modified = s.cfg.Now().UTC()
-		if err := s.writeUserRecord(ctx, name, newRec); err != nil {
-			return User{}, err
-		}
-	}
-	if !strings.EqualFold(oldUserName, userName) {
-		oldKey := ""
-		if oldUserName != "" {
-			oldKey = s.userNameKey(oldUserName)
-		}
-		if err := s.moveIndex(ctx, s.userNameKey(userName), oldKey, name); err != nil {
+		if err := s.saveUserRecord(ctx, name, newRec, st.rec); err != nil {
 			return User{}, err
 		}
 	}
@@ -502,7 +491,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 			if err := s.removeFromAllGroups(ctx, name); err != nil {
 				return err
 			}
-			s.forgetUser(ctx, name, str(rec.Doc, "userName"))
+			s.forgetUser(ctx, name, rec)
 			return nil
 		case errors.Is(err, p4.ErrInUse):
 			s.cfg.Logger.Warn("user has opened files: deactivated instead of deleted", "user", name)
@@ -643,6 +632,67 @@ func (s *Service) FindUserByUserName(ctx context.Context, userName string) (*Use
 	}
 	u := s.toUser(st)
 	if !strings.EqualFold(str(u.Doc, "userName"), userName) || s.isProtected(st.spec.Name, st.spec.Type) {
+		return nil, nil
+	}
+	return &u, nil
+}
+
+// FindUserByExternalID returns the user the IdP gave this externalId, or
+// nil. Only the bridge stores externalIds, and it indexes every one, so
+// a miss is final. p4 commands: 3 (index, users, key), 1 on a miss.
+func (s *Service) FindUserByExternalID(ctx context.Context, externalID string) (*User, error) {
+	return s.findUserByIndex(ctx, s.externalIDKey(externalID), func(u User) bool { return str(u.Doc, "externalId") == externalID })
+}
+
+// FindUsersByEmail returns the users with this e-mail address. The index
+// covers what the bridge wrote to Helix Core's Email; a miss falls back to
+// listing, so unlinked users (and addresses an admin set) are found too.
+// p4 commands: 3 on an index hit, 3 on a miss (index, users -a, keys).
+func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, error) {
+	u, err := s.findUserByIndex(ctx, s.emailKey(email), func(u User) bool { return hasEmail(u.Doc, email) })
+	if err != nil || u != nil {
+		if u == nil {
+			return nil, err
+		}
+		return []User{*u}, nil
+	}
+	all, err := s.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []User
+	for _, u := range all {
+		if hasEmail(u.Doc, email) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func hasEmail(doc map[string]any, email string) bool {
+	for _, e := range list(doc, "emails") {
+		if m, ok := e.(map[string]any); ok && strings.EqualFold(str(m, "value"), email) {
+			return true
+		}
+	}
+	return false
+}
+
+// findUserByIndex reads an index key and the user it names, and keeps the
+// user only if ok agrees (an index entry may be stale).
+func (s *Service) findUserByIndex(ctx context.Context, key string, ok func(User) bool) (*User, error) {
+	name, err := s.lookupIndex(ctx, key)
+	if err != nil || name == "" {
+		return nil, err
+	}
+	st, err := s.readUser(ctx, name, false)
+	if ErrorCode(err) == ENotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	u := s.toUser(st)
+	if !ok(u) || s.isProtected(st.spec.Name, st.spec.Type) {
 		return nil, nil
 	}
 	return &u, nil

@@ -251,8 +251,14 @@ func TestKeys(t *testing.T) {
 	if err := c.CompareAndSetKey(ctx, "p4scim.n", "1", "2"); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.SetKeys(ctx, map[string]string{"p4scim.a": "1", "p4scim.b": `{"x": "y z"}`}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := c.Key(ctx, "p4scim.b"); v != `{"x": "y z"}` {
+		t.Fatalf("SetKeys wrote %q", v)
+	}
 	keys, err := c.Keys(ctx, "p4scim.*")
-	if err != nil || len(keys) != 2 || keys["p4scim.n"] != "2" {
+	if err != nil || len(keys) != 4 || keys["p4scim.n"] != "2" {
 		t.Fatalf("keys = %v %v", keys, err)
 	}
 	if err := c.DeleteKey(ctx, "p4scim.x"); err != nil {

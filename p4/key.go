@@ -2,6 +2,7 @@ package p4
 
 import (
 	"context"
+	"sort"
 	"strconv"
 )
 
@@ -30,6 +31,33 @@ func (c *Client) SetKey(ctx context.Context, name, value string) error {
 		return nil
 	}
 	return unexpected("key", res)
+}
+
+// SetKeys sets several keys in one command: `key -m NAME VALUE ...`. Each
+// is confirmed by its own "Key NAME set." message.
+func (c *Client) SetKeys(ctx context.Context, kv map[string]string) error {
+	if len(kv) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(kv))
+	for k := range kv {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	args := []string{"key", "-m"}
+	for _, k := range names {
+		args = append(args, k, kv[k])
+	}
+	res, err := c.command(ctx, nil, args...)
+	if err != nil {
+		return err
+	}
+	for _, k := range names {
+		if !res.hasInfo("Key " + k + " set") {
+			return unexpected("key", res)
+		}
+	}
+	return nil
 }
 
 // DeleteKey deletes a key with `key -d NAME`.

@@ -16,7 +16,8 @@ func BenchmarkSCIMOperations(b *testing.B) {
 	st := stacktest.Start(b, stacktest.Options{})
 	// A directory to look things up in.
 	for i := range 20 {
-		st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": fmt.Sprintf("seed%02d@example.com", i)}).Must(b, 201)
+		st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": fmt.Sprintf("seed%02d@example.com", i),
+			"externalId": fmt.Sprintf("ext-seed%02d", i)}).Must(b, 201)
 	}
 	gid := st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "bench group"}).Must(b, 201).Str("id")
 
@@ -40,6 +41,12 @@ func BenchmarkSCIMOperations(b *testing.B) {
 		}},
 		{"FilterUserNameMiss", 200, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`userName eq "nobody@example.com"`), nil
+		}},
+		{"FilterExternalID", 200, func() (string, string, any) {
+			return "GET", "/Users?" + filterQuery(`externalId eq "ext-seed04"`), nil
+		}},
+		{"FilterEmail", 200, func() (string, string, any) {
+			return "GET", "/Users?" + filterQuery(`emails[type eq "work"].value eq "seed05@example.com"`), nil
 		}},
 		{"ListPage", 200, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
 		{"PutUser", 200, func() (string, string, any) {

@@ -60,6 +60,19 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 		if u != nil {
 			candidates = []bridge.User{*u}
 		}
+	} else if ext, ok := scimfilter.Equality(expr, "externalId"); ok {
+		u, err := h.svc.FindUserByExternalID(ctx, ext)
+		if err != nil {
+			return scim.Page{}, scimError(ctx, h.log, err)
+		}
+		if u != nil {
+			candidates = []bridge.User{*u}
+		}
+	} else if email, ok := scimfilter.Equality(expr, "emails.value"); ok {
+		candidates, err = h.svc.FindUsersByEmail(ctx, email)
+		if err != nil {
+			return scim.Page{}, scimError(ctx, h.log, err)
+		}
 	} else {
 		candidates, err = h.svc.ListUsers(ctx)
 		if err != nil {
