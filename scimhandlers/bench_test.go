@@ -17,7 +17,8 @@ func BenchmarkSCIMOperations(b *testing.B) {
 	// A directory to look things up in.
 	for i := range 20 {
 		st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": fmt.Sprintf("seed%02d@example.com", i),
-			"externalId": fmt.Sprintf("ext-seed%02d", i)}).Must(b, 201)
+			"externalId": fmt.Sprintf("ext-seed%02d", i),
+			"emails":     []any{map[string]any{"value": fmt.Sprintf("seed%02d@example.com", i), "type": "work", "primary": true}}}).Must(b, 201)
 	}
 	gid := st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "bench group"}).Must(b, 201).Str("id")
 
