@@ -122,6 +122,14 @@ func TestOktaOINLifecycle(t *testing.T) {
 	if r.JSON["active"] != true || r.Str("userName") != "test.user@okta.local" || r.Str("externalId") != "00ujl29u0le5T6Aj10h7" {
 		t.Fatalf("after reactivation: %s", r.Body)
 	}
+	// AIW apps deactivate with a PUT of the whole user.
+	loginAs(t, st, "test.user", "N3w-Passw0rd")
+	put = st.Do("GET", "/Users/"+id, nil).Must(t, 200).JSON
+	put["active"] = false
+	r = st.Do("PUT", "/Users/"+id, put).Must(t, 200)
+	if r.JSON["active"] != false || emu.Tickets("test.user") != 0 || emu.CheckPassword("test.user", "N3w-Passw0rd") {
+		t.Fatalf("PUT active=false did not deactivate: %s", r.Body)
+	}
 	assertHelixUsers(t, st, "test.user")
 	if u, _ := emu.User("test.user"); u.Email != "test.user@okta.local" || u.FullName != "Another User" {
 		t.Fatalf("final Helix Core user: %+v", u)
