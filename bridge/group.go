@@ -101,6 +101,8 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			s.forgetGroup(ctx, name, displayName)
 			return helixError(err, "group "+name)
 		}
+		s.cfg.OnChange("group", "created", 1)
+		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
 		out = s.toGroup(&groupState{spec: spec, rec: rec})
 		return nil
 	})
@@ -402,8 +404,13 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
 				return helixError(err, "group "+name)
 			}
+			added := len(diff(users, st.spec.Users)) + len(diff(subgroups, st.spec.Subgroups))
+			removed := len(diff(st.spec.Users, users)) + len(diff(st.spec.Subgroups, subgroups))
+			s.cfg.OnChange("member", "added", added)
+			s.cfg.OnChange("member", "removed", removed)
 			st.spec = spec
 		}
+		s.cfg.OnChange("group", "updated", 1)
 		final = s.toGroup(st)
 		return nil
 	})
@@ -417,6 +424,21 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			change.done <- groupResult{group: final}
 		}
 	}
+}
+
+// diff returns the names in a that are not in b.
+func diff(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func sameSet(a, b []string) bool {
@@ -450,6 +472,7 @@ func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 		if err := s.helix.DeleteGroup(ctx, st.spec.Name); err != nil && !errors.Is(err, p4.ErrNotFound) {
 			return helixError(err, "group "+id)
 		}
+		s.cfg.OnChange("group", "deleted", 1)
 		displayName := st.spec.Name
 		if st.rec != nil {
 			displayName = str(st.rec.Doc, "displayName")

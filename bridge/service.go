@@ -40,6 +40,10 @@ type Config struct {
 	Logger              *slog.Logger
 	Now                 func() time.Time
 	RandomPassword      func() string // for deactivation; default crypto/rand
+	// OnChange, if set, is told of every change made in Helix Core:
+	// resource "user", "group" or "member", an action such as "created",
+	// and a count. A metrics hook.
+	OnChange func(resource, action string, n int)
 }
 
 func (c *Config) setDefaults() error {
@@ -72,6 +76,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.OnChange == nil {
+		c.OnChange = func(string, string, int) {}
 	}
 	if c.RandomPassword == nil {
 		c.RandomPassword = func() string { return "Dx-" + randomHex(24) }

@@ -110,6 +110,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		s.forgetUser(ctx, name, rec)
 		return User{}, helixError(err, "user "+name)
 	}
+	s.cfg.OnChange("user", "created", 1)
 	st := &userState{spec: spec, rec: rec}
 	if !activeOf(doc) {
 		if err := s.deactivate(ctx, name, spec.AuthMethod); err != nil {
@@ -359,6 +360,7 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 			return User{}, helixError(err, "user "+name)
 		}
 		st.spec = spec
+		s.cfg.OnChange("user", "updated", 1)
 	}
 	active := activeOf(doc)
 	switch {
@@ -414,6 +416,7 @@ func (s *Service) deactivate(ctx context.Context, name, authMethod string) error
 	if err := s.helix.Logout(ctx, name); err != nil && !errors.Is(err, p4.ErrNotFound) {
 		return helixError(err, "user "+name)
 	}
+	s.cfg.OnChange("user", "deactivated", 1)
 	if !strings.HasPrefix(authMethod, "ldap") {
 		err := s.helix.SetPassword(ctx, name, s.cfg.RandomPassword())
 		if err != nil && !errors.Is(err, p4.ErrUnsupported) {
@@ -430,6 +433,7 @@ func (s *Service) deactivate(ctx context.Context, name, authMethod string) error
 // Sessions and the password stay invalid until the user logs in through SSO
 // or the IdP syncs a password.
 func (s *Service) reactivate(ctx context.Context, name string) error {
+	s.cfg.OnChange("user", "reactivated", 1)
 	if s.cfg.DenyGroup != "" {
 		return s.setDenyMembership(ctx, name, false)
 	}
@@ -488,6 +492,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 		err := s.helix.DeleteUser(ctx, name)
 		switch {
 		case err == nil || errors.Is(err, p4.ErrNotFound):
+			s.cfg.OnChange("user", "deleted", 1)
 			if err := s.removeFromAllGroups(ctx, name); err != nil {
 				return err
 			}

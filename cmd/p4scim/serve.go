@@ -149,6 +149,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	bcfg.P4User = a.p4.User
 	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
 	bcfg.Logger = log
+	bcfg.OnChange = func(resource, action string, n int) {
+		if n > 0 {
+			a.metrics.Provisioned(resource, action, n)
+		}
+	}
 	svc, err := bridge.New(a.client, bcfg)
 	if err != nil {
 		return err
