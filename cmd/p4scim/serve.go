@@ -124,9 +124,6 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return err
 	}
 	log := newLogger(s, stderr)
-	if s.DryRun {
-		return errors.New("DRY_RUN: dry-run mode is not available in this build yet; unset DRY_RUN")
-	}
 	for _, w := range s.Warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -154,7 +151,13 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 			a.metrics.Provisioned(resource, action, n)
 		}
 	}
-	svc, err := bridge.New(a.client, bcfg)
+	var helix bridge.Helix = a.client
+	if s.DryRun {
+		// Reads still reach Helix Core; writes are only logged.
+		log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
+		helix = p4.NewDryRun(a.client, log)
+	}
+	svc, err := bridge.New(helix, bcfg)
 	if err != nil {
 		return err
 	}

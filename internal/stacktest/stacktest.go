@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,6 +47,8 @@ type Options struct {
 	Handler scimhandlers.Options
 	// CommandTimeout bounds each p4 command (default 10s).
 	CommandTimeout time.Duration
+	// DryRun, if set, runs the bridge on a dry-run client logging here.
+	DryRun *slog.Logger
 }
 
 // Start starts a stack and stops it when the test ends.
@@ -75,7 +78,11 @@ func Start(t testing.TB, opts Options) *Stack {
 	if cfg.P4User == "" {
 		cfg.P4User = env.User
 	}
-	svc, err := bridge.New(client, cfg)
+	var helix bridge.Helix = client
+	if opts.DryRun != nil {
+		helix = p4.NewDryRun(client, opts.DryRun)
+	}
+	svc, err := bridge.New(helix, cfg)
 	if err != nil {
 		t.Fatalf("bridge: %v", err)
 	}

@@ -1,0 +1,59 @@
+package scimhandlers_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/p4scim/p4scim/internal/stacktest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestDryRunChangesNothing sends writes through a dry-run bridge: each is
+// validated and answered, the log names the p4 commands, and Helix Core's
+// state is exactly what it was.
+func TestDryRunChangesNothing(t *testing.T) {
+	var log syncBuffer
+	st := stacktest.Start(t, stacktest.Options{DryRun: slog.New(slog.NewTextHandler(&log, nil))})
+	emu := st.Emu.Server
+	snapshot := func() string {
+		return fmt.Sprint(emu.Users(), emu.Groups(), emu.Keys())
+	}
+	before := snapshot()
+
+	r := st.Do("POST", "/Users", oktaUser("dry.user@example.com", "Dry", "Run", "S3cret-Passw0rd")).Must(t, 201)
+	if r.Str("id") != "dry.user" {
+		t.Fatalf("dry-run create: %s", r.Body)
+	}
+	st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Dry Group"}).Must(t, 201)
+	// Invalid input is still refused: a dry run validates.
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "-bad@example.com"}).Must(t, 400)
+
+	if after := snapshot(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("dry run changed Helix Core:\nbefore %s\nafter  %s", before, after)
+	}
+	out := log.String()
+	for _, want := range []string{`p4="user -i -f"`, `User=\"dry.user\"`, `p4="passwd dry.user"`, `p4="group -i"`, `Owners0=\"` + st.Emu.User} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "S3cret-Passw0rd") {
+		t.Fatal("dry-run log holds the password")
+	}
+}
