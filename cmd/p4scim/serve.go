@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -253,9 +254,17 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 
 	errc := make(chan error, 1)
+	if s.TLSCertFile != "" {
+		certs, err := newCertReloader(s.TLSCertFile, s.TLSKeyFile, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+	}
 	go func() {
 		if s.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, s.TLSCertFile, s.TLSKeyFile)
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}

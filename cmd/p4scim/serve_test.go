@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/p4scim/p4scim/p4/p4emu"
+	"github.com/p4scim/p4scim/p4/p4emu/p4emutest"
+)
+
+func TestMain(m *testing.M) { p4emutest.Main(m) }
+
+const testToken = "serve-test-token-0123456789abcdefghijklmnopqrstuv"
+
+// daemon is a `p4scim serve` running in this process against an emulator.
+type daemon struct {
+	emu    *p4emutest.Env
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+	client *http.Client
+}
+
+// startDaemon runs serve with the environment a real deployment would
+// have, and waits for its "p4scim serving" log line to learn the address.
+func startDaemon(t *testing.T, extraEnv ...string) *daemon {
+	t.Helper()
+	emu := p4emutest.Start(t, p4emu.Options{})
+	env := append(os.Environ(),
+		"LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken,
+		"P4PORT="+emu.Port, "P4USER="+emu.User, "P4PASSWD="+emu.Password, "P4BIN="+emu.Bin,
+		"P4TICKETS="+emu.Tickets, "P4TRUST="+emu.Trust, "SHUTDOWN_GRACE=10s", "P4_COMMAND_TIMEOUT=5s")
+	env = append(env, extraEnv...)
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{emu: emu, cancel: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 20 * time.Second}}
+	go func() {
+		err := serve(ctx, []string{"--env-file", envFile}, env, io.Discard, pw)
+		pw.Close()
+		d.done <- err
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "p4scim serving" {
+				addr <- line["address"].(string)
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		d.base = "http://" + a
+	case err := <-d.done:
+		t.Fatalf("serve exited: %+v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(func() { d.stop(t) })
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+		d.done <- nil // later calls see a clean stop
+	case <-time.After(20 * time.Second):
+		t.Error("serve did not stop")
+	}
+}
+
+func (d *daemon) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", d.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeMetricsAndReadiness(t *testing.T) {
+	d := startDaemon(t)
+	req, _ := http.NewRequest("POST", d.base+"/scim/v2/Users", strings.NewReader(
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"m.user@example.com"}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := d.client.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if code, _ := d.get(t, "/scim/v2/Users/nobody"); code != 404 {
+		t.Fatalf("GET unknown user: %d", code)
+	}
+	code, metrics := d.get(t, "/metrics")
+	for _, want := range []string{
+		`p4scim_http_requests_total{code="201",method="POST",resource="Users"} 1`,
+		`p4scim_http_requests_total{code="404",method="GET",resource="Users"} 1`,
+		`p4scim_provisioning_operations_total{action="created",resource="user"} 1`,
+		`p4scim_p4_commands_total{command="user",outcome="ok"}`,
+		`p4scim_build_info{version=`,
+	} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if code, _ := d.get(t, "/readyz"); code != 200 {
+		t.Fatalf("readyz = %d", code)
+	}
+	if err := d.emu.Server.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := d.get(t, "/readyz"); code != 503 {
+		t.Fatalf("readyz with Helix Core down = %d, want 503", code)
+	}
+	if code, _ := d.get(t, "/healthz"); code != 200 {
+		t.Fatalf("healthz with Helix Core down = %d, want 200 (alive)", code)
+	}
+	if err := d.emu.Server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := d.get(t, "/readyz"); code != 200 {
+		t.Fatalf("readyz after recovery = %d", code)
+	}
+}
+
+// TestServeGracefulShutdown cancels the daemon while a request waits on a
+// slow Helix Core: the request completes and serve returns cleanly.
+func TestServeGracefulShutdown(t *testing.T) {
+	d := startDaemon(t)
+	d.emu.Server.SetFault("users", p4emu.Fault{Delay: 1500 * time.Millisecond})
+	result := make(chan int, 1)
+	go func() {
+		code, _ := d.get(t, "/scim/v2/Users/someone")
+		result <- code
+	}()
+	time.Sleep(300 * time.Millisecond)
+	d.cancel()
+	select {
+	case code := <-result:
+		if code != 404 {
+			t.Fatalf("in-flight request got %d, want its real answer 404", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("in-flight request never answered")
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+		d.done <- nil
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not return after shutdown")
+	}
+}
+
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	d := startDaemon(t, "TLS_CERT_FILE="+certFile, "TLS_KEY_FILE="+keyFile)
+	d.base = strings.Replace(d.base, "http://", "https://", 1)
+	d.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	if code, _ := d.get(t, "/scim/v2/ServiceProviderConfig"); code != 200 {
+		t.Fatalf("over TLS: %d", code)
+	}
+	// A renewed certificate is served without a restart.
+	first := peerSerial(t, d, pool)
+	time.Sleep(20 * time.Millisecond) // a later modification time
+	_, _, pool2 := selfSigned(t, dir)
+	if second := peerSerial(t, d, pool2); second == first {
+		t.Fatalf("certificate not reloaded (serial %v)", second)
+	}
+	// TLS 1.1 is refused.
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(d.base, "https://"), &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11})
+	if err == nil {
+		conn.Close()
+		t.Fatal("TLS 1.1 handshake accepted")
+	}
+}
+
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	kb, _ := x509.MarshalECPrivateKey(key)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func peerSerial(t *testing.T, d *daemon, pool *x509.CertPool) string {
+	t.Helper()
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(d.base, "https://"), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+}
