@@ -182,12 +182,15 @@ func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string) (*res
 	if err == nil {
 		err = classify(args[0], res)
 	}
+	outcome := "ok"
+	if err != nil {
+		outcome = KindOf(err).String()
+	}
 	if c.cfg.Observer != nil {
-		outcome := "ok"
-		if err != nil {
-			outcome = KindOf(err).String()
-		}
 		c.cfg.Observer(CommandEvent{Command: args[0], Duration: time.Since(start), Outcome: outcome})
+	}
+	if t := traceFrom(ctx); t != nil {
+		t.add(args, outcome)
 	}
 	return res, err
 }

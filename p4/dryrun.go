@@ -35,6 +35,9 @@ func (d *DryRun) would(ctx context.Context, argv []string, spec map[string]strin
 		attrs = append(attrs, "stdin", strings.TrimSpace(b.String()))
 	}
 	d.Log.InfoContext(ctx, "dry run: would run", attrs...)
+	if t := traceFrom(ctx); t != nil {
+		t.add(argv, "dry run")
+	}
 }
 
 // SaveUser logs `user -i -f` with the spec it would send.

@@ -2,6 +2,7 @@ package scimhandlers_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/p4scim/p4scim/internal/stacktest"
+	"github.com/p4scim/p4scim/scimhandlers"
 )
 
 type syncBuffer struct {
@@ -55,5 +57,35 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	if strings.Contains(out, "S3cret-Passw0rd") {
 		t.Fatal("dry-run log holds the password")
+	}
+}
+
+// TestAuditLine checks one audit line per change with the token's name,
+// the p4 commands the request ran and the result, and no secret.
+func TestAuditLine(t *testing.T) {
+	var log syncBuffer
+	st := stacktest.Start(t, stacktest.Options{Handler: scimhandlers.Options{Logger: slog.New(slog.NewJSONHandler(&log, nil))}})
+	st.Do("POST", "/Users", oktaUser("audit.user@example.com", "Au", "Dit", "Aud1t-Secret!")).Must(t, 201)
+	st.Do("POST", "/Users", oktaUser("audit.user@example.com", "Au", "Dit", "Aud1t-Secret!")).Must(t, 409)
+	var lines []map[string]any
+	for _, l := range strings.Split(log.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "audit" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("audit lines = %d:\n%s", len(lines), log.String())
+	}
+	ok, refused := lines[0], lines[1]
+	if ok["token"] != "test" || ok["operation"] != "create" || ok["id"] != "audit.user" || ok["result"] != "ok" ||
+		!strings.Contains(ok["p4"].(string), "user -i -f") || !strings.Contains(ok["p4"].(string), "passwd") || ok["p4_count"] != float64(5) {
+		t.Fatalf("audit line: %v", ok)
+	}
+	if !strings.HasPrefix(refused["result"].(string), "conflict") {
+		t.Fatalf("refused create audit: %v", refused)
+	}
+	if strings.Contains(log.String(), "Aud1t-Secret!") || strings.Contains(log.String(), stacktest.Token) {
+		t.Fatal("secret in the log")
 	}
 }

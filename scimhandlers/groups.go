@@ -1,6 +1,7 @@
 package scimhandlers
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 
@@ -20,11 +21,12 @@ type groupsHandler struct {
 
 func (h *groupsHandler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	g, err := h.svc.CreateGroup(r.Context(), attrs)
+	displayName, _ := attrs["displayName"].(string)
+	audit(r, h.log, "create", "Group", cmp.Or(g.ID, displayName), err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
 	setLocation(r, "Groups", g.ID)
-	audit(r, h.log, "create", "Group", g.ID)
 	return groupResource(g, r), nil
 }
 
@@ -72,34 +74,35 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 
 func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	g, err := h.svc.ReplaceGroup(r.Context(), id, attrs)
+	audit(r, h.log, "replace", "Group", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "replace", "Group", g.ID)
 	return groupResource(g, r), nil
 }
 
 func (h *groupsHandler) Delete(r *http.Request, id string) error {
-	if err := h.svc.DeleteGroup(r.Context(), id); err != nil {
+	err := h.svc.DeleteGroup(r.Context(), id)
+	audit(r, h.log, "delete", "Group", id, err)
+	if err != nil {
 		return scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "delete", "Group", id)
 	return nil
 }
 
 // Patch answers 204: Entra expects it for groups, Okta accepts it, and it
 // spares the IdP a member list it did not ask for.
 func (h *groupsHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	g, err := h.svc.PatchGroup(r.Context(), id, func(doc map[string]any) error {
+	_, err := h.svc.PatchGroup(r.Context(), id, func(doc map[string]any) error {
 		doc["id"] = id
 		_, err := scimpatch.Apply(doc, ops, h.schema)
 		delete(doc, "id")
 		return err
 	})
+	audit(r, h.log, "patch", "Group", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "patch", "Group", g.ID)
 	return scim.Resource{}, nil
 }
 

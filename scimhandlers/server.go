@@ -16,6 +16,7 @@ import (
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/p4"
 )
 
 // BasePath is where the SCIM API is served, as in HAS.
@@ -231,22 +232,34 @@ type auditKey struct{}
 
 type auditInfo struct {
 	token func(context.Context) string
+	trace *p4.Trace
 }
 
 func withAudit(next http.Handler, token func(context.Context) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), auditKey{}, auditInfo{token: token})))
+		ctx, trace := p4.WithTrace(r.Context())
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, auditKey{}, auditInfo{token: token, trace: trace})))
 	})
 }
 
-// audit writes one line per successful change: who (the token's name),
-// what, and which resource.
-func audit(r *http.Request, log *slog.Logger, op, resourceType, id string) {
+// audit writes one line per change, made or refused: who (the token's
+// name), what, which resource, the p4 commands it took, and the result.
+func audit(r *http.Request, log *slog.Logger, op, resourceType, id string, err error) {
 	ctx := r.Context()
-	token := ""
-	if a, ok := ctx.Value(auditKey{}).(auditInfo); ok && a.token != nil {
-		token = a.token(ctx)
+	token, cmds := "", []string(nil)
+	if a, ok := ctx.Value(auditKey{}).(auditInfo); ok {
+		if a.token != nil {
+			token = a.token(ctx)
+		}
+		cmds = a.trace.Commands()
+	}
+	result := "ok"
+	if err != nil {
+		result = string(bridge.ErrorCode(err))
+		if msg := bridge.ErrorMessage(err); msg != "Internal error." {
+			result += ": " + msg
+		}
 	}
 	log.InfoContext(ctx, "audit", "request_id", RequestID(ctx), "token", token, "operation", op,
-		"resource_type", resourceType, "id", id, "result", "ok")
+		"resource_type", resourceType, "id", id, "p4", strings.Join(cmds, "; "), "p4_count", len(cmds), "result", result)
 }

@@ -1,6 +1,7 @@
 package scimhandlers
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 
@@ -21,11 +22,12 @@ type usersHandler struct {
 
 func (h *usersHandler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	u, err := h.svc.CreateUser(r.Context(), attrs)
+	userName, _ := attrs["userName"].(string)
+	audit(r, h.log, "create", "User", cmp.Or(u.ID, userName), err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
 	setLocation(r, "Users", u.ID)
-	audit(r, h.log, "create", "User", u.ID)
 	return userResource(u, r), nil
 }
 
@@ -86,18 +88,19 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 
 func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	u, err := h.svc.ReplaceUser(r.Context(), id, attrs)
+	audit(r, h.log, "replace", "User", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "replace", "User", u.ID)
 	return userResource(u, r), nil
 }
 
 func (h *usersHandler) Delete(r *http.Request, id string) error {
-	if err := h.svc.DeleteUser(r.Context(), id); err != nil {
+	err := h.svc.DeleteUser(r.Context(), id)
+	audit(r, h.log, "delete", "User", id, err)
+	if err != nil {
 		return scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "delete", "User", id)
 	return nil
 }
 
@@ -108,10 +111,10 @@ func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 		delete(doc, "id")
 		return err
 	})
+	audit(r, h.log, "patch", "User", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
-	audit(r, h.log, "patch", "User", u.ID)
 	return userResource(u, r), nil
 }
 

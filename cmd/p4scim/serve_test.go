@@ -248,3 +248,35 @@ func peerSerial(t *testing.T, d *daemon, pool *x509.CertPool) string {
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
 }
+
+// TestCheck: every line passes against a running Helix Core, and against a
+// stopped one the failing line says what to fix, with a non-zero exit.
+func TestCheck(t *testing.T) {
+	emu := p4emutest.Start(t, p4emu.Options{})
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "BEARER_TOKEN="+testToken, "P4PORT="+emu.Port, "P4USER="+emu.User,
+		"P4PASSWD="+emu.Password, "P4BIN="+emu.Bin, "P4TICKETS="+emu.Tickets, "P4TRUST="+emu.Trust)
+	var out strings.Builder
+	if code := run(context.Background(), []string{"check", "--env-file", envFile}, env, &out, &out); code != 0 {
+		t.Fatalf("check against a running server: exit %d\n%s", code, out.String())
+	}
+	if strings.Count(out.String(), "ok ") != 5 || strings.Contains(out.String(), "FAIL") {
+		t.Fatalf("check output:\n%s", out.String())
+	}
+	if err := emu.Server.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--env-file", envFile}, env, &out, &out); code == 0 {
+		t.Fatalf("check against a stopped server exited 0:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "FAIL Helix Core reachable") || !strings.Contains(out.String(), "check P4PORT") {
+		t.Fatalf("failure line does not say what to fix:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), emu.Password) {
+		t.Fatal("password in check output")
+	}
+}
