@@ -280,3 +280,38 @@ func TestCheck(t *testing.T) {
 		t.Fatal("password in check output")
 	}
 }
+
+// TestServeOAuthClientCredentials: an IdP configured for OAuth client
+// credentials gets a short-lived token from /oauth/token and uses it.
+func TestServeOAuthClientCredentials(t *testing.T) {
+	secret := "oauth-client-secret-0123456789abcdefghijkl"
+	d := startDaemon(t, "OAUTH_CLIENTS=okta-app:"+secret)
+	form := "grant_type=client_credentials&client_id=okta-app&client_secret=" + secret
+	resp, err := d.client.Post(d.base+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "bearer") || tok.ExpiresIn <= 0 {
+		t.Fatalf("token response %d %+v %v", resp.StatusCode, tok, err)
+	}
+	req, _ := http.NewRequest("GET", d.base+"/scim/v2/Users", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = d.client.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("SCIM with the issued token: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	bad := strings.Replace(form, secret, "wrong-secret-value", 1)
+	resp, err = d.client.Post(d.base+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(bad))
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong client secret: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+}
