@@ -339,10 +339,10 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			return err
 		}
 		name := st.spec.Name
-		doc := s.toGroup(st).Doc
+		current := s.toGroup(st).Doc
+		doc := cloneDoc(current)
 		delete(doc, "members")
 		users, subgroups := st.spec.Users, st.spec.Subgroups
-		current := s.toGroup(st).Doc
 		for i, change := range batch {
 			next, err := change.next(cloneDoc(current))
 			if err == nil {

@@ -81,6 +81,19 @@ func TestEntraDefaultJob(t *testing.T) {
 	if r.Str("nickName") != "Babs" {
 		t.Fatalf("nickName: %s", r.Body)
 	}
+	// Update Joining Property: a new userName; the Helix Core name (the id)
+	// stays, and the new userName is what filters find.
+	newName := "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
+	r = st.Do("PATCH", "/Users/"+id, patch(map[string]any{"op": "Replace", "path": "userName", "value": newName})).Must(t, 200)
+	if r.Str("userName") != newName || r.Str("id") != id {
+		t.Fatalf("userName change: %s", r.Body)
+	}
+	if got := st.Do("GET", "/Users?"+filterQuery(`userName eq "`+newName+`"`), nil).Must(t, 200).Resources(); len(got) != 1 || got[0]["id"] != id {
+		t.Fatalf("new userName not found: %v", got)
+	}
+	if got := st.Do("GET", "/Users?"+filterQuery(`userName eq "`+userName+`"`), nil).Must(t, 200).Resources(); len(got) != 0 {
+		t.Fatalf("old userName still matches: %v", got)
+	}
 	// Disable with a string boolean.
 	r = st.Do("PATCH", "/Users/"+id, patch(map[string]any{"op": "Replace", "path": "active", "value": "False"})).Must(t, 200)
 	if r.JSON["active"] != false {
