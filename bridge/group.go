@@ -42,6 +42,9 @@ type groupState struct {
 func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, error) {
 	doc = cloneDoc(doc)
 	stripComputed(doc)
+	if err := validateDoc(doc); err != nil {
+		return Group{}, err
+	}
 	displayName := strings.TrimSpace(str(doc, "displayName"))
 	if displayName == "" {
 		return Group{}, errorf(EInvalid, "displayName is required.")
@@ -347,6 +350,9 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			next, err := change.next(cloneDoc(current))
 			if err == nil {
 				stripComputed(next)
+				err = validateDoc(next)
+			}
+			if err == nil {
 				if strings.TrimSpace(str(next, "displayName")) == "" {
 					err = errorf(EInvalid, "displayName is required.")
 				}

@@ -41,6 +41,9 @@ type userState struct {
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
+	if err := validateDoc(doc); err != nil {
+		return User{}, err
+	}
 	userName := strings.TrimSpace(str(doc, "userName"))
 	if userName == "" {
 		return User{}, errorf(EInvalid, "userName is required.")
@@ -308,6 +311,9 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 		return User{}, err
 	}
 	password, hasPassword := stripComputed(doc)
+	if err := validateDoc(doc); err != nil {
+		return User{}, err
+	}
 	return s.applyUser(ctx, st, doc, password, hasPassword)
 }
 

@@ -170,3 +170,58 @@ func wrapManager(raw []byte, patch bool) ([]byte, bool) {
 	b, err := json.Marshal(doc)
 	return b, err == nil
 }
+
+// maxJSONDepth bounds nesting in request bodies. SCIM documents nest three
+// levels deep at most (extension → manager → value); a deeper body is junk
+// the library would silently drop, or an attempt to exhaust the parser.
+const maxJSONDepth = 32
+
+// withJSONDepth refuses request bodies nested deeper than maxJSONDepth.
+func withJSONDepth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || (r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "invalidSyntax", "The request body could not be read.")
+			return
+		}
+		if jsonDepth(raw) > maxJSONDepth {
+			WriteError(w, http.StatusBadRequest, "invalidSyntax",
+				"The request body is nested more than "+strconv.Itoa(maxJSONDepth)+" levels deep.")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonDepth is the deepest nesting of objects and arrays in b, ignoring
+// brackets inside strings. It does not validate: the library does.
+func jsonDepth(b []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}

@@ -55,3 +55,19 @@ func FuzzWrapManager(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONDepth(t *testing.T) {
+	tests := map[string]int{
+		`{}`:                       1,
+		`{"a":[{"b":1}]}`:          3,
+		`{"a":"[[[[{{{{"}`:         1,
+		`{"a":"\\\"[[["}`:          1,
+		`[[[[[]]]]]`:               5,
+		`{"a":` + `{"b":{}}` + `}`: 3,
+	}
+	for in, want := range tests {
+		if got := jsonDepth([]byte(in)); got != want {
+			t.Errorf("jsonDepth(%s) = %d, want %d", in, got, want)
+		}
+	}
+}

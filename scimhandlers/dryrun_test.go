@@ -3,9 +3,7 @@ package scimhandlers_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -32,11 +30,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestDryRunChangesNothing(t *testing.T) {
 	var log syncBuffer
 	st := stacktest.Start(t, stacktest.Options{DryRun: slog.New(slog.NewTextHandler(&log, nil))})
-	emu := st.Emu.Server
-	snapshot := func() string {
-		return fmt.Sprint(emu.Users(), emu.Groups(), emu.Keys())
-	}
-	before := snapshot()
+	before := helixState(st)
 
 	r := st.Do("POST", "/Users", oktaUser("dry.user@example.com", "Dry", "Run", "S3cret-Passw0rd")).Must(t, 201)
 	if r.Str("id") != "dry.user" {
@@ -46,7 +40,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	// Invalid input is still refused: a dry run validates.
 	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "-bad@example.com"}).Must(t, 400)
 
-	if after := snapshot(); !reflect.DeepEqual(before, after) {
+	if after := helixState(st); after != before {
 		t.Fatalf("dry run changed Helix Core:\nbefore %s\nafter  %s", before, after)
 	}
 	out := log.String()

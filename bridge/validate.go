@@ -1,0 +1,73 @@
+package bridge
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on what the IdP may store through the bridge. Real directory data
+// is far below them; anything above is a mistake or an attack, and it would
+// end up in Helix Core keys and specs.
+const (
+	maxStringBytes = 16 << 10 // one attribute value
+	maxDocDepth    = 8        // nesting of objects and lists
+	maxListLength  = 1000     // elements of one multi-valued attribute (members are checked separately)
+)
+
+// validateDoc refuses values no IdP sends on purpose: control characters
+// (a newline or tab would end or split a spec field), invalid UTF-8,
+// oversized strings and deep nesting. The error names the attribute.
+func validateDoc(doc map[string]any) error {
+	return validateValue("", doc, 0)
+}
+
+func validateValue(path string, v any, depth int) error {
+	if depth > maxDocDepth {
+		return errorf(EInvalid, "%s is nested too deeply.", name(path))
+	}
+	switch t := v.(type) {
+	case string:
+		if len(t) > maxStringBytes {
+			return errorf(EInvalid, "%s is longer than %d bytes.", name(path), maxStringBytes)
+		}
+		if !utf8.ValidString(t) {
+			return errorf(EInvalid, "%s is not valid UTF-8.", name(path))
+		}
+		if i := strings.IndexFunc(t, isControl); i >= 0 {
+			return errorf(EInvalid, "%s contains a control character (%q).", name(path), t[i:i+1])
+		}
+	case map[string]any:
+		for k, e := range t {
+			if err := validateValue(join(path, k), e, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if len(t) > maxListLength && !strings.EqualFold(path, "members") {
+			return errorf(EInvalid, "%s has more than %d values.", name(path), maxListLength)
+		}
+		for _, e := range t {
+			if err := validateValue(path, e, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func name(path string) string {
+	if path == "" {
+		return "The resource"
+	}
+	return fmt.Sprintf("Attribute %q", path)
+}
