@@ -1,6 +1,9 @@
 package scimhandlers_test
 
 import (
+	"fmt"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,4 +131,71 @@ func isTicketLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestSyncConvergesAfterOutage: Helix Core goes down in the middle of an
+// initial sync and comes back; the IdP retries what failed and the final
+// state is exact, with no p4 process or goroutine left behind.
+func TestSyncConvergesAfterOutage(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{CommandTimeout: time.Second})
+	goroutines := runtime.NumGoroutine()
+	var want []string
+	var failed []int
+	for i := range 20 {
+		if i == 8 {
+			if err := st.Emu.Server.Stop(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == 14 {
+			// Back, but hanging on spec writes for two requests.
+			st.Emu.Server.SetFault("user", p4emu.Fault{Hang: true})
+			if err := st.Emu.Server.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == 16 {
+			st.Emu.Server.ClearFaults()
+		}
+		name := fmt.Sprintf("sync%02d", i)
+		want = append(want, name)
+		r := st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": name + "@example.com"})
+		switch r.Status {
+		case 201:
+		case 503:
+			if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || n <= 0 {
+				t.Fatalf("503 without integer Retry-After: %v", r.Header)
+			}
+			failed = append(failed, i)
+		default:
+			t.Fatalf("POST %s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	if len(failed) == 0 {
+		t.Fatal("the outage failed no request")
+	}
+	st.Emu.Server.ClearFaults()
+	// The IdP retries the failures: each converges to 201, or to 409 when
+	// the first attempt got as far as creating the user.
+	for _, i := range failed {
+		r := st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": fmt.Sprintf("sync%02d@example.com", i)})
+		if r.Status != 201 && r.Status != 409 {
+			t.Fatalf("retry %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	assertHelixUsers(t, st, want...)
+	for _, name := range want {
+		st.Do("GET", "/Users/"+name, nil).Must(t, 200)
+	}
+	// Nothing left behind: no p4 child, goroutines back to where they were.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines+5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines+5 {
+		t.Fatalf("goroutines: %d before, %d after", goroutines, n)
+	}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/children", os.Getpid())); err == nil && len(strings.TrimSpace(string(data))) > 0 {
+		t.Fatalf("p4 children left: %s", data)
+	}
 }
