@@ -136,7 +136,9 @@ func (c *Client) SetPassword(ctx context.Context, name, password string) error {
 	if err != nil {
 		return err
 	}
-	if res.hasInfo("Password updated.") || res.hasInfo("Password deleted.") {
+	// "Password not changed." answers a password equal to the current one:
+	// the IdP's wish is already true (Okta repeats the password on PUT).
+	if res.hasInfo("Password updated.") || res.hasInfo("Password deleted.") || res.hasInfo("Password not changed.") {
 		return nil
 	}
 	return unexpected("passwd", res)

@@ -282,3 +282,18 @@ func TestOktaImportPaging(t *testing.T) {
 		t.Fatal("protected user refusal has no detail")
 	}
 }
+
+// TestPutRepeatsPassword: Okta with password sync sends the password on
+// every PUT; an unchanged password is not an error (found by the load
+// command: p4 answers "Password not changed.").
+func TestPutRepeatsPassword(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{})
+	body := oktaUser("same.pw@example.com", "Same", "Password", "Passw0rd-same")
+	id := st.Do("POST", "/Users", body).Must(t, 201).Str("id")
+	body["displayName"] = "Same Password Again"
+	st.Do("PUT", "/Users/"+id, body).Must(t, 200)
+	st.Do("PUT", "/Users/"+id, body).Must(t, 200)
+	if !st.Emu.Server.CheckPassword(id, "Passw0rd-same") {
+		t.Fatal("password lost")
+	}
+}
