@@ -186,11 +186,12 @@ func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string) (*res
 	if err != nil {
 		outcome = KindOf(err).String()
 	}
+	d := time.Since(start)
 	if c.cfg.Observer != nil {
-		c.cfg.Observer(CommandEvent{Command: args[0], Duration: time.Since(start), Outcome: outcome})
+		c.cfg.Observer(CommandEvent{Command: args[0], Duration: d, Outcome: outcome})
 	}
 	if t := traceFrom(ctx); t != nil {
-		t.add(args, outcome)
+		t.add(args, outcome, d)
 	}
 	return res, err
 }

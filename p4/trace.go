@@ -4,14 +4,18 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Trace collects the p4 commands run on behalf of one request, for the
-// audit log. Only the command word and its flags are kept: names and key
-// values are in the request already, and nothing secret is ever on argv.
+// audit and request logs. Only the command word and its flags are kept:
+// names and key values are in the request already, and nothing secret is
+// ever on argv. The time is the commands' wall time, waiting for a free p4
+// slot included, so that a request's duration minus it is the bridge's own.
 type Trace struct {
 	mu   sync.Mutex
 	cmds []string
+	time time.Duration
 }
 
 type traceKey struct{}
@@ -27,7 +31,7 @@ func traceFrom(ctx context.Context) *Trace {
 	return t
 }
 
-func (t *Trace) add(args []string, outcome string) {
+func (t *Trace) add(args []string, outcome string, d time.Duration) {
 	parts := []string{args[0]}
 	for _, a := range args[1:] {
 		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") {
@@ -40,6 +44,7 @@ func (t *Trace) add(args []string, outcome string) {
 	}
 	t.mu.Lock()
 	t.cmds = append(t.cmds, entry)
+	t.time += d
 	t.mu.Unlock()
 }
 
@@ -49,3 +54,13 @@ func (t *Trace) Commands() []string {
 	defer t.mu.Unlock()
 	return append([]string(nil), t.cmds...)
 }
+
+// Summary returns how many commands were recorded and their summed time.
+func (t *Trace) Summary() (n int, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.cmds), t.time
+}
+
+// TraceFrom returns the Trace of ctx, nil if it has none.
+func TraceFrom(ctx context.Context) *Trace { return traceFrom(ctx) }

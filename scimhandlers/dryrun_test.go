@@ -83,3 +83,38 @@ func TestAuditLine(t *testing.T) {
 		t.Fatal("secret in the log")
 	}
 }
+
+// TestRequestLogP4Time checks that every request's log line says how many
+// p4 commands it ran, matching the audit line, and how much of its
+// duration they took.
+func TestRequestLogP4Time(t *testing.T) {
+	var log syncBuffer
+	st := stacktest.Start(t, stacktest.Options{Handler: scimhandlers.Options{Logger: slog.New(slog.NewJSONHandler(&log, nil))}})
+	st.Do("POST", "/Users", oktaUser("timed.user@example.com", "Ti", "Med", "T1med-Secret!")).Must(t, 201)
+	st.Do("GET", "/Users/timed.user", nil).Must(t, 200)
+	st.Do("GET", "/Users/no-such-user-here", nil).Must(t, 404)
+	var requests, audits []map[string]any
+	for _, l := range strings.Split(log.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil {
+			continue
+		}
+		switch m["msg"] {
+		case "request":
+			requests = append(requests, m)
+		case "audit":
+			audits = append(audits, m)
+		}
+	}
+	if len(requests) != 3 || len(audits) != 1 {
+		t.Fatalf("request lines %d, audit lines %d:\n%s", len(requests), len(audits), log.String())
+	}
+	for i, wantCmds := range []float64{audits[0]["p4_count"].(float64), 2, 1} {
+		r := requests[i]
+		dur, _ := r["duration_ms"].(float64)
+		inP4, _ := r["p4_ms"].(float64)
+		if r["p4_commands"] != wantCmds || inP4 <= 0 || inP4 > dur {
+			t.Errorf("request line %d: p4_commands=%v (want %v) p4_ms=%v duration_ms=%v", i, r["p4_commands"], wantCmds, inP4, dur)
+		}
+	}
+}

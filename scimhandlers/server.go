@@ -183,8 +183,10 @@ func RequestID(ctx context.Context) string {
 	return s
 }
 
-// withRequestLog gives every request an id (echoed in X-Request-Id) and
-// logs one line when it ends.
+// withRequestLog gives every request an id (echoed in X-Request-Id) and a
+// p4 trace, and logs one line when it ends: how long it took, and how many
+// p4 commands it ran in how much of that time, so that a slow request shows
+// whether Helix Core or the bridge was slow.
 func withRequestLog(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
@@ -192,12 +194,17 @@ func withRequestLog(next http.Handler, log *slog.Logger) http.Handler {
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
+		ctx, trace := p4.WithTrace(context.WithValue(r.Context(), requestIDKey{}, id))
 		start := time.Now()
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		elapsed := time.Since(start)
+		n, inP4 := trace.Summary()
 		log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rec.Status(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			"status", rec.Status(), "duration_ms", millis(elapsed), "p4_commands", n, "p4_ms", millis(inP4))
 	})
 }
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // statusRecorder remembers the status; the library writes 200 implicitly.
 type statusRecorder struct {
@@ -238,7 +245,11 @@ type auditInfo struct {
 
 func withAudit(next http.Handler, token func(context.Context) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, trace := p4.WithTrace(r.Context())
+		ctx := r.Context()
+		trace := p4.TraceFrom(ctx)
+		if trace == nil { // no request log around this handler
+			ctx, trace = p4.WithTrace(ctx)
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, auditKey{}, auditInfo{token: token, trace: trace})))
 	})
 }
