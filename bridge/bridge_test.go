@@ -96,8 +96,8 @@ func TestUserLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range groups {
-		if g.ID == "p4scim-denied" {
+	for i := range groups.Len() {
+		if groups.At(i).ID == "p4scim-denied" {
 			t.Fatal("deny group listed")
 		}
 	}
@@ -126,6 +126,16 @@ func TestDeletePolicyDeactivate(t *testing.T) {
 	}
 	if _, err := svc.GetUser(ctx, "kept"); bridge.ErrorCode(err) != bridge.ENotFound {
 		t.Fatalf("hidden user readable: %v", err)
+	}
+	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "listed@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := svc.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Len() != 1 || all.At(0).ID != "listed" {
+		t.Fatalf("listing has %d users, want only listed (the hidden user is not listed)", all.Len())
 	}
 	// The IdP provisions it again: relinked, active.
 	u, err := svc.CreateUser(ctx, map[string]any{"userName": "kept@example.com"})

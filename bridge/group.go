@@ -101,8 +101,13 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			return err
 		}
 		if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
-			s.forgetGroup(ctx, name, displayName)
-			return helixError(err, "group "+name)
+			// As for users: a form-commit trigger can fail after the spec
+			// was committed, and then the record must stay.
+			if saved, _ := s.helix.GroupExists(ctx, name); !saved {
+				s.forgetGroup(ctx, name, displayName)
+				return helixError(err, "group "+name)
+			}
+			s.cfg.Logger.Warn("Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
 		}
 		s.cfg.OnChange("group", "created", 1)
 		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
@@ -538,27 +543,29 @@ func (s *Service) FindGroupByDisplayName(ctx context.Context, displayName string
 	return &g, nil
 }
 
-// ListGroups returns every group, sorted by id. p4 commands: groups, keys: 2.
-func (s *Service) ListGroups(ctx context.Context) ([]Group, error) {
+// ListGroups returns every group, sorted by id, each built only when the
+// listing is asked for it. p4 commands: groups, keys: 2.
+func (s *Service) ListGroups(ctx context.Context) (Listing[Group], error) {
 	specs, err := s.helix.Groups(ctx)
 	if err != nil {
-		return nil, helixError(err, "groups")
+		return Listing[Group]{}, helixError(err, "groups")
 	}
 	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"group.*")
 	if err != nil {
-		return nil, helixError(err, "group records")
+		return Listing[Group]{}, helixError(err, "group records")
 	}
-	out := make([]Group, 0, len(specs))
+	visible := specs[:0]
 	for _, spec := range specs {
-		if s.isReservedGroup(spec.Name) {
-			continue
+		if !s.isReservedGroup(spec.Name) {
+			visible = append(visible, spec)
 		}
-		st := &groupState{spec: spec}
-		if raw, ok := recs[s.groupKey(spec.Name)]; ok {
+	}
+	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })
+	return Listing[Group]{n: len(visible), at: func(i int) Group {
+		st := &groupState{spec: visible[i]}
+		if raw, ok := recs[s.groupKey(visible[i].Name)]; ok {
 			st.rec, _ = decodeGroupRecord(raw)
 		}
-		out = append(out, s.toGroup(st))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+		return s.toGroup(st)
+	}}, nil
 }

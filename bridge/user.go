@@ -110,8 +110,14 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 	}
 	spec := p4.User{Name: name, Email: email, FullName: fullName, Type: s.cfg.NewUserType, AuthMethod: s.cfg.NewUserAuth}
 	if err := s.helix.SaveUser(ctx, spec); err != nil {
-		s.forgetUser(ctx, name, rec)
-		return User{}, helixError(err, "user "+name)
+		// An error does not prove the spec was not saved: a form-commit
+		// trigger fails after p4d committed it. Dropping the record then
+		// would leave a user the retry cannot link (DESIGN §10).
+		if saved, _ := s.helix.Users(ctx, name); len(saved) == 0 {
+			s.forgetUser(ctx, name, rec)
+			return User{}, helixError(err, "user "+name)
+		}
+		s.cfg.Logger.Warn("Helix Core reported an error after saving the user spec; the user is created", "user", name, "err", err)
 	}
 	s.cfg.OnChange("user", "created", 1)
 	st := &userState{spec: spec, rec: rec}
@@ -672,8 +678,8 @@ func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, e
 		return nil, err
 	}
 	var out []User
-	for _, u := range all {
-		if hasEmail(u.Doc, email) {
+	for i := range all.Len() {
+		if u := all.At(i); hasEmail(u.Doc, email) {
 			out = append(out, u)
 		}
 	}
@@ -711,32 +717,32 @@ func (s *Service) findUserByIndex(ctx context.Context, key string, ok func(User)
 
 // ListUsers returns every user the IdP may see, sorted by id: Helix Core
 // users except protected ones and users hidden by a deactivating DELETE.
+// Each user's record is decoded only when the listing is asked for it.
 // p4 commands: users -a, keys: 2, whatever the directory's size.
-func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
+func (s *Service) ListUsers(ctx context.Context) (Listing[User], error) {
 	specs, err := s.helix.Users(ctx)
 	if err != nil {
-		return nil, helixError(err, "users")
+		return Listing[User]{}, helixError(err, "users")
 	}
 	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"user.*")
 	if err != nil {
-		return nil, helixError(err, "user records")
+		return Listing[User]{}, helixError(err, "user records")
 	}
-	out := make([]User, 0, len(specs))
+	visible := specs[:0]
 	for _, spec := range specs {
-		if s.isProtected(spec.Name, spec.Type) {
+		if s.isProtected(spec.Name, spec.Type) || hiddenRecord(recs[s.userKey(spec.Name)]) {
 			continue
 		}
-		st := &userState{spec: spec}
-		if raw, ok := recs[s.userKey(spec.Name)]; ok {
+		visible = append(visible, spec)
+	}
+	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })
+	return Listing[User]{n: len(visible), at: func(i int) User {
+		st := &userState{spec: visible[i]}
+		if raw, ok := recs[s.userKey(visible[i].Name)]; ok {
 			st.rec, _ = decodeUserRecord(raw)
 		}
-		if st.rec != nil && st.rec.Deleted {
-			continue
-		}
-		out = append(out, s.toUser(st))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+		return s.toUser(st)
+	}}, nil
 }
 
 func containsName(list []string, name string, same func(a, b string) bool) bool {

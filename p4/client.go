@@ -1,10 +1,12 @@
 package p4
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,8 +213,18 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 	cmd := exec.CommandContext(ctx, c.cfg.Bin, argv...)
 	cmd.Env = c.env
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// The output is decoded as it arrives rather than buffered whole: a
+	// listing of a large directory is held once, as records, not twice.
+	res := &result{}
+	out, pw := io.Pipe()
+	parsed := make(chan error, 1)
+	go func() {
+		err := parseOutput(out, res)
+		_, _ = io.Copy(io.Discard, out) // never leave the child blocked on a full pipe
+		parsed <- err
+	}()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = pw, &stderr
 	// The child gets its own process group so that a timeout kills it and
 	// anything it started, and nothing is left behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -220,10 +232,12 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 	cmd.WaitDelay = 2 * time.Second
 
 	err := cmd.Run()
+	_ = pw.Close()
+	perr := <-parsed
 	if ctx.Err() != nil {
 		return nil, &Error{Kind: KindTimeout, Command: args[0], Err: ctx.Err()}
 	}
-	res := &result{stderr: stderr.String()}
+	res.stderr = stderr.String()
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -232,7 +246,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 	default:
 		return nil, &Error{Kind: KindOther, Command: args[0], Err: fmt.Errorf("running %s: %w", c.cfg.Bin, err)}
 	}
-	if perr := parseOutput(stdout.Bytes(), res); perr != nil {
+	if perr != nil {
 		return nil, &Error{Kind: KindOther, Command: args[0], Err: perr}
 	}
 	return res, nil
@@ -240,17 +254,30 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 
 // parseOutput decodes the marshal stream. Prompts (passwd, login) are
 // printed raw before it, so everything before the first '{' is skipped.
-func parseOutput(out []byte, res *result) error {
-	if i := bytes.IndexByte(out, '{'); i >= 0 {
-		out = out[i:]
-	} else {
-		return nil
+func parseOutput(r io.Reader, res *result) error {
+	br := bufio.NewReaderSize(r, 64*1024)
+	for {
+		b, err := br.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading p4 -G output: %w", err)
+		}
+		if b == '{' {
+			_ = br.UnreadByte()
+			break
+		}
 	}
-	dicts, err := marshal.DecodeAll(bytes.NewReader(out))
-	if err != nil {
-		return fmt.Errorf("decoding p4 -G output: %w", err)
-	}
-	for _, d := range dicts {
+	dec := marshal.NewDecoder(br)
+	for {
+		d, err := dec.Decode()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("decoding p4 -G output: %w", err)
+		}
 		switch d.String("code") {
 		case "stat":
 			res.stats = append(res.stats, d)
@@ -262,5 +289,4 @@ func parseOutput(out []byte, res *result) error {
 			res.messages = append(res.messages, Message{Severity: Severity(sev), Generic: gen, Text: strings.TrimRight(d.String("data"), "\n")})
 		}
 	}
-	return nil
 }

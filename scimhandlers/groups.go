@@ -44,12 +44,12 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 	if err != nil {
 		return scim.Page{}, err
 	}
-	var candidates []bridge.Group
+	var candidates bridge.Listing[bridge.Group]
 	if id, ok := scimfilter.Equality(expr, "id"); ok {
 		g, err := h.svc.GetGroup(ctx, id)
 		switch {
 		case err == nil:
-			candidates = []bridge.Group{g}
+			candidates = bridge.ListOf(g)
 		case bridge.ErrorCode(err) != bridge.ENotFound:
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
@@ -59,7 +59,7 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 		if g != nil {
-			candidates = []bridge.Group{*g}
+			candidates = bridge.ListOf(*g)
 		}
 	} else {
 		candidates, err = h.svc.ListGroups(ctx)
@@ -67,9 +67,13 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	return page(r, params, candidates, func(g bridge.Group) bool {
-		return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
-	}, groupResource), nil
+	var match func(bridge.Group) bool
+	if expr != nil {
+		match = func(g bridge.Group) bool {
+			return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
+		}
+	}
+	return page(r, params, candidates, match, groupResource), nil
 }
 
 func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {

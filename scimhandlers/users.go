@@ -45,12 +45,12 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 	if err != nil {
 		return scim.Page{}, err
 	}
-	var candidates []bridge.User
+	var candidates bridge.Listing[bridge.User]
 	if id, ok := scimfilter.Equality(expr, "id"); ok {
 		u, err := h.svc.GetUser(ctx, id)
 		switch {
 		case err == nil:
-			candidates = []bridge.User{u}
+			candidates = bridge.ListOf(u)
 		case bridge.ErrorCode(err) != bridge.ENotFound:
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
@@ -60,7 +60,7 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 		if u != nil {
-			candidates = []bridge.User{*u}
+			candidates = bridge.ListOf(*u)
 		}
 	} else if ext, ok := scimfilter.Equality(expr, "externalId"); ok {
 		u, err := h.svc.FindUserByExternalID(ctx, ext)
@@ -68,22 +68,27 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 		if u != nil {
-			candidates = []bridge.User{*u}
+			candidates = bridge.ListOf(*u)
 		}
 	} else if email, ok := scimfilter.Equality(expr, "emails.value"); ok {
-		candidates, err = h.svc.FindUsersByEmail(ctx, email)
+		found, err := h.svc.FindUsersByEmail(ctx, email)
 		if err != nil {
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
+		candidates = bridge.ListOf(found...)
 	} else {
 		candidates, err = h.svc.ListUsers(ctx)
 		if err != nil {
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	return page(r, params, candidates, func(u bridge.User) bool {
-		return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
-	}, userResource), nil
+	var match func(bridge.User) bool
+	if expr != nil {
+		match = func(u bridge.User) bool {
+			return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
+		}
+	}
+	return page(r, params, candidates, match, userResource), nil
 }
 
 func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -123,31 +128,29 @@ func userResource(u bridge.User, r *http.Request) scim.Resource {
 }
 
 // page keeps the candidates that match and returns the requested page of
-// them; totalResults counts every match.
-func page[T any](r *http.Request, params scim.ListRequestParams, candidates []T, match func(T) bool,
+// them; totalResults counts every match. Without a filter every candidate
+// matches, so only the page's resources are built.
+func page[T any](r *http.Request, params scim.ListRequestParams, candidates bridge.Listing[T], match func(T) bool,
 	resource func(T, *http.Request) scim.Resource) scim.Page {
-	matched := candidates[:0:0]
-	for _, c := range candidates {
-		if match(c) {
-			matched = append(matched, c)
+	start := max(params.StartIndex-1, 0)
+	end := start + max(params.Count, 0)
+	resources := []scim.Resource{}
+	if match == nil {
+		for i := start; i < min(end, candidates.Len()); i++ {
+			resources = append(resources, resource(candidates.At(i), r))
 		}
+		return scim.Page{TotalResults: candidates.Len(), Resources: resources}
 	}
-	resources := make([]scim.Resource, 0, min(params.Count, len(matched)))
-	for _, c := range pageOf(matched, params) {
-		resources = append(resources, resource(c, r))
+	matched := 0
+	for i := range candidates.Len() {
+		c := candidates.At(i)
+		if !match(c) {
+			continue
+		}
+		if matched >= start && matched < end {
+			resources = append(resources, resource(c, r))
+		}
+		matched++
 	}
-	return scim.Page{TotalResults: len(matched), Resources: resources}
-}
-
-// pageOf cuts one page out of a sorted list (startIndex is 1-based).
-func pageOf[T any](all []T, params scim.ListRequestParams) []T {
-	start := params.StartIndex - 1
-	if start < 0 {
-		start = 0
-	}
-	if start >= len(all) || params.Count <= 0 {
-		return nil
-	}
-	end := min(start+params.Count, len(all))
-	return all[start:end]
+	return scim.Page{TotalResults: matched, Resources: resources}
 }

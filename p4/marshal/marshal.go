@@ -163,14 +163,21 @@ func appendInt(buf []byte, v int32) []byte {
 // Decoder reads consecutive dicts from a stream.
 type Decoder struct {
 	r *bufio.Reader
+	// keys interns dict keys: a listing of 50,000 records repeats the same
+	// few keys 50,000 times.
+	keys map[string]string
 }
+
+// maxInternedKeys bounds keys, so a stream of distinct keys cannot grow it.
+const maxInternedKeys = 512
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	if br, ok := r.(*bufio.Reader); ok {
-		return &Decoder{r: br}
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
 	}
-	return &Decoder{r: bufio.NewReader(r)}
+	return &Decoder{r: br, keys: map[string]string{}}
 }
 
 // Decode reads the next dict. It returns io.EOF at a clean end of stream and
@@ -195,7 +202,7 @@ func (dec *Decoder) Decode() (Dict, error) {
 		if c != codeString && c != codeUnicode {
 			return Dict{}, fmt.Errorf("%w: dict key has type code 0x%02x", ErrInvalid, c)
 		}
-		key, err := dec.readString()
+		key, err := dec.readKey()
 		if err != nil {
 			return Dict{}, err
 		}
@@ -219,20 +226,66 @@ func (dec *Decoder) Decode() (Dict, error) {
 	}
 }
 
-func (dec *Decoder) readString() (string, error) {
+func (dec *Decoder) readLength() (int, error) {
 	var lenBuf [4]byte
 	if _, err := io.ReadFull(dec.r, lenBuf[:]); err != nil {
-		return "", unexpected(err)
+		return 0, unexpected(err)
 	}
 	n := binary.LittleEndian.Uint32(lenBuf[:])
 	if n > MaxString {
-		return "", fmt.Errorf("%w: string length %d exceeds %d", ErrInvalid, n, MaxString)
+		return 0, fmt.Errorf("%w: string length %d exceeds %d", ErrInvalid, n, MaxString)
+	}
+	return int(n), nil
+}
+
+func (dec *Decoder) readString() (string, error) {
+	n, err := dec.readLength()
+	if err != nil {
+		return "", err
+	}
+	return dec.readStringOfLength(n)
+}
+
+func (dec *Decoder) readStringOfLength(n int) (string, error) {
+	if n <= dec.r.Size() {
+		// Copy once, from the reader's buffer into the string.
+		p, err := dec.r.Peek(n)
+		if err != nil {
+			return "", unexpected(err)
+		}
+		str := string(p)
+		_, _ = dec.r.Discard(n)
+		return str, nil
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(dec.r, b); err != nil {
 		return "", unexpected(err)
 	}
 	return string(b), nil
+}
+
+// readKey reads a dict key, interned.
+func (dec *Decoder) readKey() (string, error) {
+	n, err := dec.readLength()
+	if err != nil {
+		return "", err
+	}
+	if n > 64 {
+		return dec.readStringOfLength(n)
+	}
+	p, err := dec.r.Peek(n)
+	if err != nil {
+		return "", unexpected(err)
+	}
+	k, ok := dec.keys[string(p)]
+	if !ok {
+		k = string(p)
+		if len(dec.keys) < maxInternedKeys {
+			dec.keys[k] = k
+		}
+	}
+	_, _ = dec.r.Discard(n)
+	return k, nil
 }
 
 func (dec *Decoder) readInt() (int32, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -174,4 +175,30 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeStringsAroundBufferSize round-trips values shorter than, equal
+// to and longer than the decoder's read buffer, and repeated keys (interned).
+func TestDecodeStringsAroundBufferSize(t *testing.T) {
+	var buf bytes.Buffer
+	var want []string
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 100_000} {
+		v := strings.Repeat("x", n)
+		want = append(want, v)
+		if err := Encode(&buf, FromMap(map[string]string{"key": v})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dicts, err := DecodeAll(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dicts) != len(want) {
+		t.Fatalf("%d dicts, want %d", len(dicts), len(want))
+	}
+	for i, d := range dicts {
+		if got := d.String("key"); got != want[i] {
+			t.Errorf("dict %d: value of length %d, want %d", i, len(got), len(want[i]))
+		}
+	}
 }
