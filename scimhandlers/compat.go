@@ -176,7 +176,9 @@ func wrapManager(raw []byte, patch bool) ([]byte, bool) {
 // the library would silently drop, or an attempt to exhaust the parser.
 const maxJSONDepth = 32
 
-// withJSONDepth refuses request bodies nested deeper than maxJSONDepth.
+// withJSONDepth refuses request bodies nested deeper than maxJSONDepth,
+// bodies that name one attribute twice (the library would keep one of them
+// silently), and resource bodies whose schemas lack the resource's own.
 func withJSONDepth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || (r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
@@ -192,6 +194,17 @@ func withJSONDepth(next http.Handler) http.Handler {
 			WriteError(w, http.StatusBadRequest, "invalidSyntax",
 				"The request body is nested more than "+strconv.Itoa(maxJSONDepth)+" levels deep.")
 			return
+		}
+		if key := duplicateKey(raw); key != "" {
+			WriteError(w, http.StatusBadRequest, "invalidSyntax",
+				"The request body names the attribute "+strconv.Quote(key)+" twice (attribute names are case-insensitive).")
+			return
+		}
+		if r.Method != http.MethodPatch {
+			if want, ok := coreSchemaMissing(r.URL.Path, raw); ok {
+				WriteError(w, http.StatusBadRequest, "invalidValue", "The request's schemas must include "+want+".")
+				return
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
 		next.ServeHTTP(w, r)
@@ -224,4 +237,93 @@ func jsonDepth(b []byte) int {
 		}
 	}
 	return deepest
+}
+
+// duplicateKey returns an object key that occurs twice in one object of b,
+// compared case-insensitively as SCIM compares attribute names, or "".
+// Bodies that are not JSON return "": the library reports those.
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		object bool
+		seen   map[string]bool
+		key    bool // the next token in this object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if k, ok := tok.(string); ok {
+				lk := strings.ToLower(k)
+				if top.seen[lk] {
+					return k
+				}
+				top.seen[lk] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, seen: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return ""
+			}
+		}
+		// A value ended: the enclosing object expects a key next.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
+	}
+}
+
+// coreSchemaMissing reports whether a POST or PUT body to /Users or
+// /Groups carries a schemas list without the resource's core schema, and
+// which schema that is. Extra URNs are fine (Entra adds its own group
+// schema and may misspell the enterprise one, idp-behaviour.md §2.4,
+// §2.10); a body without schemas is left to the library, which fills them.
+func coreSchemaMissing(path string, b []byte) (string, bool) {
+	rest := strings.TrimPrefix(path, BasePath)
+	var want string
+	switch {
+	case rest == "/Users" || strings.HasPrefix(rest, "/Users/"):
+		want = "urn:ietf:params:scim:schemas:core:2.0:User"
+	case rest == "/Groups" || strings.HasPrefix(rest, "/Groups/"):
+		want = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	default:
+		return "", false
+	}
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(b, &doc) != nil {
+		return "", false
+	}
+	for k, v := range doc {
+		if !strings.EqualFold(k, "schemas") {
+			continue
+		}
+		var list []string
+		if json.Unmarshal(v, &list) != nil {
+			return want, true
+		}
+		for _, s := range list {
+			if strings.EqualFold(s, want) {
+				return "", false
+			}
+		}
+		return want, true
+	}
+	return "", false
 }

@@ -3,6 +3,7 @@ package p4emu
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -39,6 +40,19 @@ type Fault struct {
 	// (0 means EV_FAULT, 33) instead of running the command.
 	Fail    string
 	Generic int
+	// AfterCommit runs the command first, keeping every change it made;
+	// then Fail replaces its answer, or Hang / Drop lose it. With Fail
+	// this is a form-commit trigger failing after p4d committed the spec
+	// (the trigger fires "after a form is committed to the database",
+	// P4SAG "Form-commit triggers"); p4d's text for a failed trigger is
+	// "'%trigger%' validation failed: %result%" at E_FAILED, EV_NOTYET (5)
+	// (p4source msgs/msgserver.cc TriggerFailed). p4-cli.md does not cover
+	// triggers; that a form-commit failure reaches the client this way is
+	// [INF]. With Drop it is a connection lost after the commit.
+	AfterCommit bool
+	// Flag limits the fault to invocations whose command arguments hold
+	// this word, e.g. "-i" for spec saves only ("" = every invocation).
+	Flag string
 }
 
 // Invocation records one command the server received. It never holds stdin.
@@ -227,6 +241,12 @@ func (s *Server) handle(nc net.Conn) {
 				return
 			}
 		}
+		var resp response
+		if f.AfterCommit {
+			// The command runs and its changes stay; the fault below then
+			// replaces or loses the answer.
+			resp = s.execute(req, nc.RemoteAddr().String())
+		}
 		if f.Hang {
 			// Wait until the connection or the server goes away, so a
 			// hung handler never outlives Close.
@@ -245,8 +265,8 @@ func (s *Server) handle(nc net.Conn) {
 		if f.Drop {
 			return
 		}
-		var resp response
-		if f.Fail != "" {
+		switch {
+		case f.Fail != "":
 			gen := f.Generic
 			if gen == 0 {
 				gen = genFault
@@ -254,7 +274,7 @@ func (s *Server) handle(nc net.Conn) {
 			var o output
 			o.fail(gen, "%s", f.Fail)
 			resp = s.finish(req, &o)
-		} else {
+		case !f.AfterCommit:
 			resp = s.execute(req, nc.RemoteAddr().String())
 		}
 		if c.send(resp) != nil {
@@ -269,7 +289,7 @@ func (s *Server) record(req request) Fault {
 	defer s.netMu.Unlock()
 	s.invs = append(s.invs, Invocation{Args: append([]string(nil), req.Argv...), User: req.User,
 		Command: req.Command, Time: s.opts.Now()})
-	if f, ok := s.faults[req.Command]; ok {
+	if f, ok := s.faults[req.Command]; ok && (f.Flag == "" || slices.Contains(req.Args, f.Flag)) {
 		return f
 	}
 	return s.faults[""]
