@@ -66,6 +66,7 @@ func main() {
 
 type config struct {
 	daemon                          string
+	p4bin                           string
 	replicas                        int
 	users, groups, members, updates int
 	concurrency                     int
@@ -86,6 +87,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs := flag.NewFlagSet("p4scim-load", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.StringVar(&c.daemon, "daemon", "", "the p4scim binary to run and load (required; go build -o /tmp/p4scim ./cmd/p4scim)")
+	fs.StringVar(&c.p4bin, "p4", "", "the p4 client the daemons exec (default: this binary, as the emulator's client; go build -o /tmp/p4 ./cmd/p4emu gives the same client without the load tool's weight)")
 	fs.IntVar(&c.replicas, "replicas", 1, "p4scim processes on the one Helix Core; requests are spread round-robin")
 	fs.IntVar(&c.users, "users", 1000, "users created in the initial sync (N)")
 	fs.IntVar(&c.groups, "groups", 50, "groups created in the initial sync (G)")
@@ -146,9 +148,11 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	p4bin, err := p4emu.InstallClient(dir)
-	if err != nil {
-		return fmt.Errorf("linking this binary as p4: %w", err)
+	p4bin := cfg.p4bin
+	if p4bin == "" {
+		if p4bin, err = p4emu.InstallClient(dir); err != nil {
+			return fmt.Errorf("linking this binary as p4: %w", err)
+		}
 	}
 	emu := p4emu.New(p4emu.Options{})
 	if err := emu.Listen("127.0.0.1:0"); err != nil {
@@ -188,8 +192,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		Transport: &http.Transport{MaxIdleConnsPerHost: cfg.contention + cfg.concurrency + 1,
 			DisableCompression: true},
 	}}
-	fmt.Fprintf(out, "p4scim-load: daemon=%s replicas=%d users=%d groups=%d members=%d updates=%d concurrency=%d member-batch=%d contention=%d entra-cycles=%d entra-rate=%g p4-latency=%s rate=%g\n",
-		cfg.daemon, cfg.replicas, cfg.users, cfg.groups, cfg.members, cfg.updates, cfg.concurrency, cfg.batch,
+	fmt.Fprintf(out, "p4scim-load: daemon=%s p4=%s replicas=%d users=%d groups=%d members=%d updates=%d concurrency=%d member-batch=%d contention=%d entra-cycles=%d entra-rate=%g p4-latency=%s rate=%g\n",
+		cfg.daemon, p4bin, cfg.replicas, cfg.users, cfg.groups, cfg.members, cfg.updates, cfg.concurrency, cfg.batch,
 		cfg.contention, cfg.entraCycles, cfg.entraRate, cfg.p4Latency, cfg.rate)
 
 	sc := newScenario(cfg, l)
