@@ -58,6 +58,10 @@ func TestUsersByteExact(t *testing.T) {
 		{"pattern", []string{"users", "b*"}, []marshal.Dict{bobDict}},
 		{"service hidden without -a", []string{"users", "svc"}, []marshal.Dict{errDict("svc - no such user(s).", 2, 17)}},
 		{"-m", []string{"users", "-m", "1"}, []marshal.Dict{bobDict}},
+		{"named twice, once in the answer", []string{"users", "bob", "bob"}, []marshal.Dict{bobDict}},
+		{"named and missing", []string{"users", "nobody", "bob"}, []marshal.Dict{bobDict, errDict("nobody - no such user(s).", 2, 17)}},
+		{"-a names a service user", []string{"users", "-a", "svc", "bob"}, []marshal.Dict{bobDict,
+			d("code", "stat", "User", "svc", "Email", "svc@svc", "Update", "1715941293", "Access", "1715941293", "FullName", "svc", "Type", "service", "AuthMethod", "perforce")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
