@@ -17,9 +17,16 @@
 //
 //	<prefix>user.<name>        JSON userRecord: the SCIM attributes the IdP wrote
 //	<prefix>username.<hex>     Helix user name, hex = lower-case userName, hex-encoded
+//	<prefix>extid.<hex>        Helix user name for an externalId (case kept), hex-encoded
+//	<prefix>email.<hex>        Helix user name for the lower-case address written to Email
 //	<prefix>group.<name>       JSON groupRecord
 //	<prefix>groupname.<hex>    Helix group name for a lower-case displayName
-//	<prefix>lock.group.<name>  cross-replica lock holder (lock.go)
+//	<prefix>lock.<name>        cross-replica lock of a group: "1" free, else the holder (lock.go)
+//
+// <name> is the Helix Core name when it holds only letters, digits, '.', '_'
+// and '-', else '=' followed by the hex-encoded name (keyPart in records.go).
+// TestKeyLayoutDocumented checks this table against the keys the bridge
+// writes.
 //
 // Helix Core wins where it has a field: a user's Email and FullName, a
 // group's Users and Subgroups. The record remembers the values the bridge

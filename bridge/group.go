@@ -107,7 +107,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 				s.forgetGroup(ctx, name, displayName)
 				return helixError(err, "group "+name)
 			}
-			s.cfg.Logger.Warn("Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
 		}
 		s.cfg.OnChange("group", "created", 1)
 		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
@@ -125,7 +125,7 @@ func (s *Service) forgetGroup(ctx context.Context, name, displayName string) {
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range []string{s.groupKey(name), s.groupNameKey(displayName)} {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.Warn("could not remove key", "key", k, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "could not remove key", "key", k, "err", err)
 		}
 	}
 }
@@ -388,12 +388,17 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 				return err
 			}
 		}
+		// changed: something was written, so the update counts. IdPs send
+		// no-op writes (Okta renames a group to its own name before each
+		// membership change); those change nothing and count nothing.
+		changed := false
 		if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
 			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
 			if err := s.writeGroupRecord(ctx, name, rec); err != nil {
 				return err
 			}
 			st.rec = rec
+			changed = true
 		}
 		if !strings.EqualFold(oldDisplayName, displayName) {
 			oldKey := ""
@@ -403,6 +408,7 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			if err := s.moveIndex(ctx, s.groupNameKey(displayName), oldKey, name); err != nil {
 				return err
 			}
+			changed = true
 		}
 		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {
 			spec := st.spec
@@ -420,8 +426,11 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			s.cfg.OnChange("member", "added", added)
 			s.cfg.OnChange("member", "removed", removed)
 			st.spec = spec
+			changed = true
 		}
-		s.cfg.OnChange("group", "updated", 1)
+		if changed {
+			s.cfg.OnChange("group", "updated", 1)
+		}
 		final = s.toGroup(st)
 		return nil
 	})

@@ -64,6 +64,8 @@ func helixError(err error, what string) error {
 		return wrap(EUnavailable, "p4scim cannot log in to Helix Core; the operator must check P4USER/P4PASSWD.")
 	case p4.KindUnavailable:
 		return wrap(EUnavailable, "Helix Core is unavailable; retry later.")
+	case p4.KindUntrusted:
+		return wrap(EUnavailable, "p4scim does not trust the Helix Core server's SSL certificate; the operator must check P4_TRUST_FINGERPRINT/P4TRUST.")
 	case p4.KindTimeout:
 		return wrap(EUnavailable, "Helix Core did not answer in time; retry later.")
 	case p4.KindInUse:

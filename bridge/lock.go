@@ -91,7 +91,7 @@ func (s *Service) withLock(ctx context.Context, name string, fn func(context.Con
 		relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := s.helix.CompareAndSetKey(relCtx, key, holder, lockFree); err != nil {
-			s.cfg.Logger.Warn("releasing lock failed; it expires by itself", "lock", key, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "releasing lock failed; it expires by itself", "lock", key, "err", err)
 		}
 	}()
 	return fn(ctx)
@@ -134,7 +134,7 @@ func (s *Service) acquire(ctx context.Context, key string) (string, error) {
 			from = current // free, with another number
 			continue
 		case lockExpired(current, s.cfg.Now()):
-			s.cfg.Logger.Warn("taking over an expired lock", "lock", key, "holder", current)
+			s.cfg.Logger.WarnContext(ctx, "taking over an expired lock", "lock", key, "holder", current)
 			from = current
 			continue
 		}

@@ -111,7 +111,7 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 	}
 	for k := range stale {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.Warn("could not remove an old index entry", "key", k, "user", name, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", k, "user", name, "err", err)
 		}
 	}
 	return nil

@@ -86,7 +86,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		switch {
 		case old == nil:
 			return User{}, errorf(EConflict, "Helix Core user %q already exists and is not linked to a SCIM identity; "+
-				"link it by matching on userName %q instead of creating it.", u.Name, synthUserName(u))
+				"link it by matching on userName %q instead of creating it.", u.Name, s.synthUserName(u))
 		case !old.Deleted && strings.EqualFold(str(old.Doc, "userName"), userName):
 			return User{}, errorf(EConflict, "User %q already exists.", userName)
 		case !old.Deleted:
@@ -117,7 +117,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 			s.forgetUser(ctx, name, rec)
 			return User{}, helixError(err, "user "+name)
 		}
-		s.cfg.Logger.Warn("Helix Core reported an error after saving the user spec; the user is created", "user", name, "err", err)
+		s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the user spec; the user is created", "user", name, "err", err)
 	}
 	s.cfg.OnChange("user", "created", 1)
 	st := &userState{spec: spec, rec: rec}
@@ -144,7 +144,7 @@ func (s *Service) forgetUser(ctx context.Context, name string, rec *userRecord) 
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range append([]string{s.userKey(name)}, s.userIndexKeys(rec)...) {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.Warn("could not remove key", "key", k, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "could not remove key", "key", k, "err", err)
 		}
 	}
 }
@@ -289,7 +289,7 @@ func (s *Service) moveIndex(ctx context.Context, newKey, oldKey, name string) er
 	}
 	if oldKey != "" {
 		if err := s.helix.DeleteKey(ctx, oldKey); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.Warn("could not remove an old index entry", "key", oldKey, "name", name, "err", err)
+			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", oldKey, "name", name, "err", err)
 		}
 	}
 	return nil
@@ -410,12 +410,12 @@ func normalise(doc map[string]any) any {
 // (LDAP users authenticate against the directory: not an error).
 func (s *Service) setPassword(ctx context.Context, name, authMethod, password string) error {
 	if strings.HasPrefix(authMethod, "ldap") {
-		s.cfg.Logger.Info("password not synced: the user authenticates with LDAP", "user", name)
+		s.cfg.Logger.InfoContext(ctx, "password not synced: the user authenticates with LDAP", "user", name)
 		return nil
 	}
 	err := s.helix.SetPassword(ctx, name, password)
 	if errors.Is(err, p4.ErrUnsupported) {
-		s.cfg.Logger.Info("password not synced: Helix Core cannot set it for this user", "user", name)
+		s.cfg.Logger.InfoContext(ctx, "password not synced: Helix Core cannot set it for this user", "user", name)
 		return nil
 	}
 	return helixError(err, "user "+name)
@@ -511,7 +511,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 			s.forgetUser(ctx, name, rec)
 			return nil
 		case errors.Is(err, p4.ErrInUse):
-			s.cfg.Logger.Warn("user has opened files: deactivated instead of deleted", "user", name)
+			s.cfg.Logger.WarnContext(ctx, "user has opened files: deactivated instead of deleted", "user", name)
 		default:
 			return helixError(err, "user "+name)
 		}
@@ -564,7 +564,7 @@ func (s *Service) removeFromAllGroups(ctx context.Context, name string) error {
 func (s *Service) toUser(st *userState) User {
 	u := User{ID: st.spec.Name, Modified: st.spec.Update}
 	if st.rec == nil {
-		u.Doc = synthUserDoc(st.spec)
+		u.Doc = s.synthUserDoc(st.spec)
 		u.Created = st.spec.Update
 		return u
 	}
@@ -590,19 +590,27 @@ func (s *Service) toUser(st *userState) User {
 }
 
 // synthUserName is the userName shown for a Helix Core user the bridge
-// never wrote: its Email when the mapping rule would map that Email back to
-// the user (so an IdP matching on e-mail finds it), else its name.
-func synthUserName(u p4.User) string {
-	if at := strings.LastIndexByte(u.Email, '@'); at > 0 && u.Email[:at] == u.Name {
-		return u.Email
+// never wrote: its Email when USERNAME_RULE maps that Email back to the
+// user (localpart: "ada@example.com" for ada), else its name, which every
+// rule maps to itself. Either way the value shown is one that a filter
+// userName eq "<value>" resolves to this user (FindUserByUserName), so the
+// IdP can match and link it instead of getting 409 on a create.
+func (s *Service) synthUserName(u p4.User) string {
+	for _, candidate := range []string{u.Email, u.Name} {
+		if candidate == "" {
+			continue
+		}
+		if name, err := MapName(s.cfg.UserNameRule, "userName", candidate); err == nil && s.sameName(name, u.Name) {
+			return candidate
+		}
 	}
 	return u.Name
 }
 
 // synthUserDoc describes an unlinked Helix Core user in SCIM terms.
-func synthUserDoc(u p4.User) map[string]any {
+func (s *Service) synthUserDoc(u p4.User) map[string]any {
 	doc := map[string]any{
-		"userName":    synthUserName(u),
+		"userName":    s.synthUserName(u),
 		"displayName": u.FullName,
 		"active":      true,
 	}

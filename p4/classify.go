@@ -11,8 +11,11 @@ import (
 func classify(command string, res *result) error {
 	if msg := strings.TrimSpace(res.stderr); msg != "" && res.firstError() == nil {
 		kind := KindOther
-		if strings.Contains(msg, "Connect to server failed") || strings.Contains(msg, "Partner exited unexpectedly") ||
-			strings.Contains(msg, "TCP receive failed") || strings.Contains(msg, "TCP send failed") {
+		switch {
+		case trustMessage(msg):
+			kind = KindUntrusted
+		case strings.Contains(msg, "Connect to server failed") || strings.Contains(msg, "Partner exited unexpectedly") ||
+			strings.Contains(msg, "TCP receive failed") || strings.Contains(msg, "TCP send failed"):
 			kind = KindUnavailable
 		}
 		return &Error{Kind: kind, Command: command, Messages: []Message{{Severity: SeverityFailed, Text: msg}}}
@@ -53,6 +56,19 @@ func sessionMessage(text string) bool {
 		strings.Contains(text, "Password not allowed at this server security level")
 }
 
+// trustMessage says whether p4 refused an ssl: server because the trust
+// file does not hold its key, or holds another one (p4-cli.md §1.6):
+// HostKeyUnknown, HostKeyMismatch and the refusals of `p4 trust`. They are
+// EV_COMM errors, and must not read as "unavailable": the fix is the
+// operator's trust setting, not the network.
+func trustMessage(text string) bool {
+	return strings.Contains(text, "The authenticity of '") && strings.Contains(text, "can't be established") ||
+		strings.Contains(text, "P4PORT IDENTIFICATION HAS CHANGED") ||
+		strings.Contains(text, "To allow connection use the 'p4 trust' command") ||
+		strings.Contains(text, "Can't trust mismatched P4PORT key") ||
+		strings.Contains(text, "Fingerprint mismatch")
+}
+
 // kindOf classifies one error message by its text, then its generic code.
 func kindOf(m Message) ErrorKind {
 	t := m.Text
@@ -62,6 +78,8 @@ func kindOf(m Message) ErrorKind {
 		}
 	}
 	switch {
+	case trustMessage(t):
+		return KindUntrusted
 	case sessionMessage(t), strings.HasPrefix(t, "Password invalid"):
 		return KindAuthFailed
 	case strings.Contains(t, "over license quota"):

@@ -26,7 +26,7 @@ type Config struct {
 	User             string // P4USER: a super user
 	Password         string // its password, or a ticket (32 hex digits)
 	Tickets          string // P4TICKETS file; default a private file in a private temp dir
-	Trust            string // P4TRUST file; default next to the tickets file
+	Trust            string // P4TRUST file; default next to the tickets file. Set, it is used as is for ssl: ports without TrustFingerprint or TrustAny
 	Charset          string // P4CHARSET, for Unicode-mode servers
 	TrustFingerprint string // for ssl: ports, the fingerprint to trust
 	TrustAny         bool   // for ssl: ports, trust whatever the server presents (trust -f -y)
@@ -37,12 +37,13 @@ type Config struct {
 
 // Client runs p4 commands. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	sem     chan struct{}
-	env     []string
-	ticket  bool // cfg.Password is a ticket: pass it as P4PASSWD, never log in
-	loginMu sync.Mutex
-	cleanup func()
+	cfg      Config
+	sem      chan struct{}
+	env      []string
+	ticket   bool // cfg.Password is a ticket: pass it as P4PASSWD, never log in
+	ownTrust bool // the operator named the trust file (Config.Trust)
+	loginMu  sync.Mutex
+	cleanup  func()
 }
 
 var ticketPattern = regexp.MustCompile(`^[0-9A-Fa-f]{32}$`)
@@ -74,7 +75,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 8
 	}
-	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), cleanup: func() {}}
+	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), cleanup: func() {}, ownTrust: cfg.Trust != ""}
 	if cfg.Tickets == "" || cfg.Trust == "" {
 		dir, err := os.MkdirTemp("", "p4scim-")
 		if err != nil {

@@ -23,6 +23,7 @@ const (
 	KindConflict       // a compare-and-set lost (key --from/--to)
 	KindPermission     // protections refused the command
 	KindInUse          // "has file(s) open ... can't be deleted"
+	KindUntrusted      // an ssl: server whose certificate the trust file does not hold (or holds another)
 )
 
 var kindNames = map[ErrorKind]string{
@@ -30,7 +31,7 @@ var kindNames = map[ErrorKind]string{
 	KindInvalidName: "invalid_name", KindInvalidSpec: "invalid_spec", KindLicenseQuota: "license_quota",
 	KindPasswordPolicy: "password_policy", KindUnsupported: "unsupported", KindAuthFailed: "auth_failed",
 	KindUnavailable: "unavailable", KindTimeout: "timeout", KindConflict: "conflict",
-	KindPermission: "permission", KindInUse: "in_use",
+	KindPermission: "permission", KindInUse: "in_use", KindUntrusted: "untrusted",
 }
 
 // String returns the kind's snake_case name, used as a metric label.
@@ -52,6 +53,7 @@ var (
 	ErrConflict       = &Error{Kind: KindConflict}
 	ErrPermission     = &Error{Kind: KindPermission}
 	ErrInUse          = &Error{Kind: KindInUse}
+	ErrUntrusted      = &Error{Kind: KindUntrusted}
 )
 
 // Error is a failed p4 command. Messages hold what p4 said, for logs only:

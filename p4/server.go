@@ -80,7 +80,10 @@ func (c *Client) IsSuper(ctx context.Context) (bool, error) {
 
 // Trust establishes trust for an ssl: port. With a configured fingerprint
 // it installs exactly that one (`trust -i FP`), so a changed server key is
-// refused; a blind `trust -f -y` only when TrustAny is set. Other ports
+// refused; a blind `trust -f -y` only when TrustAny is set. Without either,
+// an operator-provided trust file (Config.Trust, P4TRUST) is used as is and
+// Trust runs nothing: if the server is not in it, the next command fails
+// with p4's own trust message, as an error of KindUntrusted. Other ports
 // need nothing.
 func (c *Client) Trust(ctx context.Context) error {
 	if !strings.HasPrefix(c.cfg.Port, "ssl") {
@@ -92,9 +95,12 @@ func (c *Client) Trust(ctx context.Context) error {
 		args = []string{"trust", "-i", c.cfg.TrustFingerprint}
 	case c.cfg.TrustAny:
 		args = []string{"trust", "-f", "-y"}
+	case c.ownTrust:
+		return nil
 	default:
-		return &Error{Kind: KindAuthFailed, Command: "trust", Err: fmt.Errorf(
-			"P4PORT %s uses SSL: set P4_TRUST_FINGERPRINT to the server's fingerprint (p4d -Gf on the server), or P4_TRUST_ANY=true to trust blindly", c.cfg.Port)}
+		return &Error{Kind: KindUntrusted, Command: "trust", Err: fmt.Errorf(
+			"P4PORT %s uses SSL: set P4_TRUST_FINGERPRINT to the server's fingerprint (p4d -Gf on the server), "+
+				"point P4TRUST at a trust file that holds it (p4 trust), or set P4_TRUST_ANY=true to trust blindly", c.cfg.Port)}
 	}
 	res, err := c.runOnce(ctx, nil, args)
 	if err != nil {

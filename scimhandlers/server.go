@@ -42,6 +42,8 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Every line logged with a request's context names its request.
+	opts.Logger = slog.New(LogHandler(opts.Logger.Handler()))
 	if opts.MaxResults <= 0 {
 		opts.MaxResults = 200
 	}
@@ -199,7 +201,8 @@ func withRequestLog(next http.Handler, log *slog.Logger) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		elapsed := time.Since(start)
 		n, inP4 := trace.Summary()
-		log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+		// The request id comes from ctx (LogHandler).
+		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
 			"status", rec.Status(), "duration_ms", millis(elapsed), "p4_commands", n, "p4_ms", millis(inP4))
 	})
 }
@@ -272,6 +275,7 @@ func audit(r *http.Request, log *slog.Logger, op, resourceType, id string, err e
 			result += ": " + msg
 		}
 	}
-	log.InfoContext(ctx, "audit", "request_id", RequestID(ctx), "token", token, "operation", op,
+	// The request id comes from ctx (LogHandler).
+	log.InfoContext(ctx, "audit", "token", token, "operation", op,
 		"resource_type", resourceType, "id", id, "p4", strings.Join(cmds, "; "), "p4_count", len(cmds), "result", result)
 }

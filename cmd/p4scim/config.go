@@ -77,6 +77,7 @@ type Config struct {
 
 	// Authentication
 	Tokens        []auth.Token  // BEARER_TOKEN, BEARER_TOKENS, BEARER_TOKEN_FILE
+	TokenFile     string        // BEARER_TOKEN_FILE; re-read when it changes (tokens.go)
 	OAuthClients  []auth.Client // OAUTH_CLIENTS; none = no token endpoint
 	OAuthTokenTTL time.Duration // OAUTH_TOKEN_TTL
 
@@ -122,6 +123,8 @@ type Config struct {
 	EnvFile    string
 	// Warnings are legal but risky choices, for the start-up log.
 	Warnings []string
+
+	fixedTokens []auth.Token // BEARER_TOKEN and BEARER_TOKENS: the tokens a reload of TokenFile keeps
 
 	raw     map[string]string // setting name -> value as given
 	sources map[string]string // setting name -> where it came from
@@ -174,7 +177,7 @@ func configSettings() []configSetting {
 
 		{name: "BEARER_TOKEN", group: "Authentication", secret: true, help: "HAS-compatible token, named \"default\"; the IdP may send it as is or base64-encoded"},
 		{name: "BEARER_TOKENS", group: "Authentication", secret: true, help: "named tokens for rotation: name=secret,name2=secret2"},
-		{name: "BEARER_TOKEN_FILE", group: "Authentication", help: "file of tokens, one per line: name=secret or a bare secret; # comments"},
+		{name: "BEARER_TOKEN_FILE", group: "Authentication", help: "file of tokens, one per line: name=secret or a bare secret; # comments; re-read when it changes"},
 		{name: "OAUTH_CLIENTS", group: "Authentication", secret: true, help: "OAuth 2.0 client-credentials clients id:secret,id2:secret2; empty = no token endpoint"},
 		{name: "OAUTH_TOKEN_TTL", group: "Authentication", def: "1h", help: "lifetime of tokens issued to OAuth clients"},
 
@@ -723,10 +726,7 @@ func cfgIsLoopback(addr string) bool {
 // parseAuth reads the bearer tokens and OAuth clients. Secrets never
 // appear in a problem: tokens are named by their name or position.
 func (c *Config) parseAuth(p *configParser, fsys afero.Fs) {
-	type source struct {
-		setting string
-		tok     auth.Token
-	}
+	type source = tokenSource
 	var toks []source
 	if v := p.str("BEARER_TOKEN"); v != "" {
 		if strings.ContainsAny(v, `/\`) {
@@ -747,7 +747,11 @@ func (c *Config) parseAuth(p *configParser, fsys afero.Fs) {
 		}
 		toks = append(toks, source{"BEARER_TOKENS", auth.Token{Name: name, Secret: secret}})
 	}
+	for _, s := range toks {
+		c.fixedTokens = append(c.fixedTokens, s.tok)
+	}
 	if path := p.str("BEARER_TOKEN_FILE"); path != "" {
+		c.TokenFile = path
 		b, err := afero.ReadFile(fsys, path)
 		if err != nil {
 			p.fail("BEARER_TOKEN_FILE", "cannot read %s: %v; fix the path or the file's permissions", path, cfgPathErr(err))
@@ -756,23 +760,7 @@ func (c *Config) parseAuth(p *configParser, fsys afero.Fs) {
 			toks = append(toks, source{"BEARER_TOKEN_FILE", t})
 		}
 	}
-	names, secrets := map[string]bool{}, map[[sha256.Size]byte]string{}
-	for _, s := range toks {
-		t := s.tok
-		if names[t.Name] {
-			p.fail(s.setting, "token name %q is used twice; give each token its own name", t.Name)
-		}
-		names[t.Name] = true
-		sum := sha256.Sum256([]byte(t.Secret))
-		if other, dup := secrets[sum]; dup {
-			p.fail(s.setting, "token %q has the same secret as token %q; remove one", t.Name, other)
-		}
-		secrets[sum] = t.Name
-		if why := weakSecret(t.Secret); why != "" {
-			p.fail(s.setting, "token %q %s; generate one with: openssl rand -base64 32", t.Name, why)
-		}
-		c.Tokens = append(c.Tokens, t)
-	}
+	c.Tokens = checkTokens(toks, p.fail)
 
 	ids := map[string]bool{}
 	for i, e := range cfgList(p.str("OAUTH_CLIENTS")) {
@@ -796,6 +784,38 @@ func (c *Config) parseAuth(p *configParser, fsys afero.Fs) {
 	if len(c.Tokens) == 0 && len(c.OAuthClients) == 0 && !c.Dev {
 		p.fail("BEARER_TOKEN", "missing; set BEARER_TOKEN (or BEARER_TOKENS, BEARER_TOKEN_FILE) to a random secret of at least %d characters, e.g. the output of: openssl rand -base64 32", configMinSecretLen)
 	}
+}
+
+// tokenSource is a token and the setting it came from.
+type tokenSource struct {
+	setting string
+	tok     auth.Token
+}
+
+// checkTokens reports every problem of a token set through fail (a name or
+// a secret used twice, a weak secret) and returns the tokens. Problems name
+// tokens, never show a secret. Start-up and the reload of BEARER_TOKEN_FILE
+// (tokens.go) apply the same rules.
+func checkTokens(toks []tokenSource, fail func(setting, format string, a ...any)) []auth.Token {
+	out := make([]auth.Token, 0, len(toks))
+	names, secrets := map[string]bool{}, map[[sha256.Size]byte]string{}
+	for _, s := range toks {
+		t := s.tok
+		if names[t.Name] {
+			fail(s.setting, "token name %q is used twice; give each token its own name", t.Name)
+		}
+		names[t.Name] = true
+		sum := sha256.Sum256([]byte(t.Secret))
+		if other, dup := secrets[sum]; dup {
+			fail(s.setting, "token %q has the same secret as token %q; remove one", t.Name, other)
+		}
+		secrets[sum] = t.Name
+		if why := weakSecret(t.Secret); why != "" {
+			fail(s.setting, "token %q %s; generate one with: openssl rand -base64 32", t.Name, why)
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // parseTokenFile reads BEARER_TOKEN_FILE: one token per line, name=secret
@@ -963,7 +983,7 @@ func (c *Config) parseHelix(p *configParser) {
 	case c.P4TrustAny && c.P4TrustFingerprint != "":
 		p.fail("P4_TRUST_ANY", "set together with P4_TRUST_FINGERPRINT; keep the fingerprint (pinning) and remove P4_TRUST_ANY")
 	case ssl && !c.Dev && !c.P4TrustAny && c.P4TrustFingerprint == "" && c.P4Trust == "":
-		p.fail("P4_TRUST_FINGERPRINT", "missing for the ssl: P4PORT; set it to the server's fingerprint (p4d -Gf on the server), point P4TRUST at a trust file, or set P4_TRUST_ANY=true to trust blindly")
+		p.fail("P4_TRUST_FINGERPRINT", "missing for the ssl: P4PORT; set it to the server's fingerprint (p4d -Gf on the server), point P4TRUST at a trust file that holds it (p4 trust), or set P4_TRUST_ANY=true to trust blindly")
 	case ssl && c.P4TrustAny:
 		c.Warnings = append(c.Warnings, "P4_TRUST_ANY=true: the Helix Core certificate is not pinned, so a machine in the middle can impersonate the server; set P4_TRUST_FINGERPRINT instead")
 	case !ssl && (c.P4TrustAny || c.P4TrustFingerprint != "") && !c.Dev:

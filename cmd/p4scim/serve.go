@@ -87,11 +87,11 @@ func (a *app) close() {
 // connect trusts, logs in and reads the server's case handling.
 func (a *app) connect(ctx context.Context) (p4.Info, error) {
 	if err := a.client.Trust(ctx); err != nil {
-		return p4.Info{}, fmt.Errorf("trusting %s: %w", a.p4.Port, err)
+		return p4.Info{}, fmt.Errorf("trusting %s: %w%s", a.p4.Port, err, trustHint(err))
 	}
 	info, err := a.client.Info(ctx)
 	if err != nil {
-		return p4.Info{}, fmt.Errorf("reaching Helix Core at %s: %w", a.p4.Port, err)
+		return p4.Info{}, fmt.Errorf("reaching Helix Core at %s: %w%s", a.p4.Port, err, trustHint(err))
 	}
 	if a.p4.Password != "" {
 		if err := a.client.Login(ctx); err != nil {
@@ -111,12 +111,16 @@ func loadConfig(args, environ []string, out io.Writer) (Config, error) {
 	return cfg, err
 }
 
+// newLogger is the daemon's logger. Every line logged with a request's
+// context (the SCIM handlers', the bridge's, dry run's) carries its
+// request_id (scimhandlers.LogHandler).
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(scimhandlers.LogHandler(h))
 }
 
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -173,6 +177,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		tokenEndpoint = auth.NewTokenEndpoint(s.OAuthClients, s.OAuthTokenTTL, time.Now)
 		issued = tokenEndpoint
 	}
+	keys := auth.NewKeyring(s.Tokens)
+	var refreshTokens func()
+	if s.TokenFile != "" {
+		refreshTokens = newTokenReloader(s, keys, log).Refresh
+	}
 	handler, err := scimhandlers.New(svc, scimhandlers.Options{
 		Logger:    log,
 		TokenName: auth.TokenName,
@@ -180,7 +189,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 			a.metrics.Middleware,
 			limit.InFlight(s.MaxInFlight, s.MaxInFlightWait),
 			rateLimit,
-			auth.New(s.Tokens, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued}),
+			auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens}),
 			limit.MaxBody(s.MaxBodyBytes),
 		},
 	})
@@ -243,12 +252,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if s.TLSCertFile != "" {
 		scheme = "https"
 	}
-	names := make([]string, 0, len(s.Tokens))
-	for _, t := range s.Tokens {
-		names = append(names, t.Name+"#"+fingerprint(t.Secret))
-	}
 	log.Info("p4scim serving", "version", version, "address", ln.Addr().String(), "p4port", a.p4.Port,
-		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", strings.Join(names, ","))
+		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", tokenNames(s.Tokens))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
@@ -333,6 +338,11 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 	defer a.close()
 	ctx, cancel := context.WithTimeout(ctx, 3*a.p4.CommandTimeout)
 	defer cancel()
+	// Trust first: on an ssl: port nothing else can run before it.
+	if err := a.client.Trust(ctx); err != nil {
+		line(false, "Helix Core reachable at "+a.p4.Port, fixFor(err))
+		return false, nil
+	}
 	info, err := a.client.Info(ctx)
 	if err != nil {
 		line(false, "Helix Core reachable at "+a.p4.Port, fixFor(err))
@@ -360,9 +370,24 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 	return true, nil
 }
 
+// trustFix is the operator's next step when p4 does not trust an ssl:
+// server.
+const trustFix = "the server's SSL certificate is not trusted; set P4_TRUST_FINGERPRINT to its fingerprint (p4d -Gf on the server), " +
+	"add the server to the P4TRUST file (p4 -p P4PORT trust, after checking the fingerprint), or set P4_TRUST_ANY=true to trust blindly"
+
+// trustHint appends trustFix to a start-up error of KindUntrusted.
+func trustHint(err error) string {
+	if p4.KindOf(err) == p4.KindUntrusted {
+		return "; " + trustFix
+	}
+	return ""
+}
+
 // fixFor turns a p4 error into the operator's next step.
 func fixFor(err error) string {
 	switch p4.KindOf(err) {
+	case p4.KindUntrusted:
+		return trustFix
 	case p4.KindUnavailable:
 		return "cannot connect; check P4PORT and that the server is running and reachable from here"
 	case p4.KindTimeout:

@@ -22,6 +22,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 )
@@ -58,6 +59,11 @@ type Options struct {
 	Issued Issued
 	// Realm is the realm of the WWW-Authenticate challenge; default "p4scim".
 	Realm string
+	// Refresh, if set, runs before each request's token is checked: the
+	// hook through which a token file is re-read after a rotation (it
+	// decides itself how often it looks, and calls Keyring.Set). It must be
+	// cheap and safe for concurrent use.
+	Refresh func()
 }
 
 // maxTokenLen bounds the token the middleware is willing to hash. Far
@@ -86,16 +92,28 @@ func WithTokenName(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, nameKey{}, name)
 }
 
-// New returns the authentication middleware. Every configured token is
-// valid; the caller validates their strength (cmd/p4scim refuses short and
-// well-known tokens at start-up). With no tokens and no Issued every
-// request is refused: failing closed is the only safe reading of an empty
-// configuration.
-func New(tokens []Token, opts Options) func(http.Handler) http.Handler {
+// Keyring is the set of accepted bearer tokens. Set replaces it while the
+// middleware serves, so rotated tokens take effect without a restart; a
+// request sees either the old set or the new one, never a mix. It is safe
+// for concurrent use.
+type Keyring struct {
+	creds atomic.Pointer[[]credential]
+}
+
+// NewKeyring returns a keyring holding tokens.
+func NewKeyring(tokens []Token) *Keyring {
+	k := &Keyring{}
+	k.Set(tokens)
+	return k
+}
+
+// Set replaces the accepted tokens. Tokens with an empty secret are
+// skipped: an empty secret must never match an empty token.
+func (k *Keyring) Set(tokens []Token) {
 	creds := make([]credential, 0, len(tokens))
 	for _, t := range tokens {
 		if t.Secret == "" {
-			continue // an empty secret must never match an empty token
+			continue
 		}
 		creds = append(creds, credential{
 			name: t.Name,
@@ -103,6 +121,23 @@ func New(tokens []Token, opts Options) func(http.Handler) http.Handler {
 			b64:  sha256.Sum256([]byte(base64.StdEncoding.EncodeToString([]byte(t.Secret)))),
 		})
 	}
+	k.creds.Store(&creds)
+}
+
+func (k *Keyring) current() []credential { return *k.creds.Load() }
+
+// New returns the authentication middleware. Every configured token is
+// valid; the caller validates their strength (cmd/p4scim refuses short and
+// well-known tokens at start-up). With no tokens and no Issued every
+// request is refused: failing closed is the only safe reading of an empty
+// configuration.
+func New(tokens []Token, opts Options) func(http.Handler) http.Handler {
+	return NewWithKeyring(NewKeyring(tokens), opts)
+}
+
+// NewWithKeyring is New with tokens that can change while it serves: the
+// middleware accepts what keys holds when each request arrives.
+func NewWithKeyring(keys *Keyring, opts Options) func(http.Handler) http.Handler {
 	realm := opts.Realm
 	if realm == "" {
 		realm = "p4scim"
@@ -127,7 +162,10 @@ func New(tokens []Token, opts Options) func(http.Handler) http.Handler {
 				fail(w, reason, reason == ReasonMalformed)
 				return
 			}
-			name, ok := match(creds, token)
+			if opts.Refresh != nil {
+				opts.Refresh()
+			}
+			name, ok := match(keys.current(), token)
 			if !ok && opts.Issued != nil {
 				name, ok = opts.Issued.Lookup(token)
 			}
