@@ -60,7 +60,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 	delete(doc, "members")
 
 	var out Group
-	err = s.withLock(ctx, name, func(ctx context.Context) error {
+	err = s.withCreateLock(ctx, name, func(ctx context.Context) error {
 		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 			return err
 		}
@@ -94,10 +94,9 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 		}
 		now := s.cfg.Now().UTC()
 		rec := &groupRecord{Doc: doc, Created: now, Modified: now}
-		if err := s.writeGroupRecord(ctx, name, rec); err != nil {
-			return err
-		}
-		if err := helixError(s.helix.SetKey(ctx, s.groupNameKey(displayName), name), "group "+name); err != nil {
+		// Record and name index in one command, before the spec, so that a
+		// retry after any later failure finds its own claim (DESIGN §10).
+		if err := s.writeGroupRecord(ctx, name, rec, s.groupNameKey(displayName)); err != nil {
 			return err
 		}
 		if _, err := s.helix.SaveGroup(ctx, spec); err != nil {

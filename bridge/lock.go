@@ -72,6 +72,18 @@ const lockFree = "1"
 // withLock runs fn while holding the in-process and the Helix Core lock for
 // name. Costs 2 p4 commands when uncontended (acquire, release).
 func (s *Service) withLock(ctx context.Context, name string, fn func(context.Context) error) error {
+	return s.lockAndRun(ctx, name, false, fn)
+}
+
+// withCreateLock is withLock for a resource being created, whose lock key
+// most likely was never set: it starts with the `key -i` that a never-set
+// key needs instead of first failing a compare-and-set on it, which saves
+// one p4 command (3 in all when uncontended).
+func (s *Service) withCreateLock(ctx context.Context, name string, fn func(context.Context) error) error {
+	return s.lockAndRun(ctx, name, true, fn)
+}
+
+func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn func(context.Context) error) error {
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
 	defer cancel()
 	unlock, err := s.locks.lock(waitCtx, name)
@@ -81,7 +93,7 @@ func (s *Service) withLock(ctx context.Context, name string, fn func(context.Con
 	defer unlock()
 
 	key := s.cfg.KeyPrefix + "lock." + keyPart(name)
-	holder, err := s.acquire(waitCtx, key)
+	holder, err := s.acquire(waitCtx, key, fresh)
 	if err != nil {
 		return err
 	}
@@ -97,9 +109,21 @@ func (s *Service) withLock(ctx context.Context, name string, fn func(context.Con
 	return fn(ctx)
 }
 
-func (s *Service) acquire(ctx context.Context, key string) (string, error) {
+func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, error) {
 	from := lockFree
 	backoff := 5 * time.Millisecond
+	if fresh {
+		// Make the key numeric (1 if it was never set), then take it from
+		// that number. If it is held, key -i fails on the holder's value
+		// and the loop below waits as usual.
+		n, err := s.helix.IncrementKey(ctx, key)
+		switch {
+		case err == nil:
+			from = strconv.FormatInt(n, 10)
+		case p4.KindOf(err) == p4.KindUnavailable || p4.KindOf(err) == p4.KindTimeout:
+			return "", helixError(err, "lock "+key)
+		}
+	}
 	for {
 		holder := s.cfg.ReplicaID + "/" + strconv.FormatInt(s.cfg.Now().Add(s.cfg.LockTTL).UnixMilli(), 10)
 		err := s.helix.CompareAndSetKey(ctx, key, from, holder)

@@ -170,13 +170,22 @@ func decodeGroupRecord(raw string) (*groupRecord, error) {
 	return &rec, nil
 }
 
-func (s *Service) writeGroupRecord(ctx context.Context, name string, rec *groupRecord) error {
+// writeGroupRecord writes a group's record and, in the same command, the
+// index keys given (each pointing at name).
+func (s *Service) writeGroupRecord(ctx context.Context, name string, rec *groupRecord, indexes ...string) error {
 	rec.V = recordVersion
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return &Error{Code: EInternal, Err: fmt.Errorf("encode group record: %w", err)}
 	}
-	return helixError(s.helix.SetKey(ctx, s.groupKey(name), string(b)), "group "+name)
+	if len(indexes) == 0 {
+		return helixError(s.helix.SetKey(ctx, s.groupKey(name), string(b)), "group "+name)
+	}
+	kv := map[string]string{s.groupKey(name): string(b)}
+	for _, k := range indexes {
+		kv[k] = name
+	}
+	return helixError(s.helix.SetKeys(ctx, kv), "group "+name)
 }
 
 // lookupIndex reads an index key; "" means no entry.

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -13,13 +14,35 @@ const (
 	maxStringBytes = 16 << 10 // one attribute value
 	maxDocDepth    = 8        // nesting of objects and lists
 	maxListLength  = 1000     // elements of one multi-valued attribute (members are checked separately)
+	// maxDocBytes bounds what one resource stores, encoded: the record is
+	// a Helix Core key value, and key values travel on p4's argv, which
+	// Linux caps at 128 KiB per argument.
+	maxDocBytes = 64 << 10
 )
 
 // validateDoc refuses values no IdP sends on purpose: control characters
 // (a newline or tab would end or split a spec field), invalid UTF-8,
-// oversized strings and deep nesting. The error names the attribute.
+// oversized strings and deep nesting (the error names the attribute), and
+// a document too large to store. A group's members are not stored in its
+// record, so they do not count towards that size.
 func validateDoc(doc map[string]any) error {
-	return validateValue("", doc, 0)
+	if err := validateValue("", doc, 0); err != nil {
+		return err
+	}
+	stored := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if !strings.EqualFold(k, "members") {
+			stored[k] = v
+		}
+	}
+	b, err := json.Marshal(stored)
+	if err != nil {
+		return errorf(EInvalid, "The attributes cannot be stored: %v.", err)
+	}
+	if len(b) > maxDocBytes {
+		return errorf(EInvalid, "The attributes take %d bytes; p4scim stores at most %d bytes per resource.", len(b), maxDocBytes)
+	}
+	return nil
 }
 
 func validateValue(path string, v any, depth int) error {

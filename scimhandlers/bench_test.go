@@ -2,6 +2,7 @@ package scimhandlers_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/p4scim/p4scim/internal/stacktest"
@@ -12,8 +13,18 @@ import (
 // what matters against a remote Helix Core:
 //
 //	go test -run '^$' -bench SCIMOperations -benchtime 50x ./scimhandlers/
-func BenchmarkSCIMOperations(b *testing.B) {
-	st := stacktest.Start(b, stacktest.Options{})
+//
+// operation is one SCIM request whose p4 cost is measured.
+type operation struct {
+	name   string
+	status int
+	p4     int // p4 commands it costs, as README.md's table says
+	// setup runs outside the timer and returns the request to measure.
+	setup func() (method, path string, body any)
+}
+
+// operations seeds a directory in st and returns the measured requests.
+func operations(b testing.TB, st *stacktest.Stack) []operation {
 	// A directory to look things up in.
 	for i := range 20 {
 		st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": fmt.Sprintf("seed%02d@example.com", i),
@@ -24,63 +35,65 @@ func BenchmarkSCIMOperations(b *testing.B) {
 
 	seq := 0
 	next := func() string { seq++; return fmt.Sprintf("bench%06d", seq) }
-	cases := []struct {
-		name   string
-		status int
-		// setup runs outside the timer and returns the request to measure.
-		setup func() (method, path string, body any)
-	}{
-		{"CreateUser", 201, func() (string, string, any) {
+	return []operation{
+		{"CreateUser", 201, 4, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com"}
 		}},
-		{"CreateUserWithPassword", 201, func() (string, string, any) {
+		{"CreateUserWithPassword", 201, 5, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com", "password": "Passw0rd-1"}
 		}},
-		{"GetUser", 200, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
-		{"FilterUserName", 200, func() (string, string, any) {
+		{"GetUser", 200, 2, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
+		{"FilterUserName", 200, 3, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`userName eq "seed02@example.com"`), nil
 		}},
-		{"FilterUserNameMiss", 200, func() (string, string, any) {
+		{"FilterUserNameMiss", 200, 2, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`userName eq "nobody@example.com"`), nil
 		}},
-		{"FilterExternalID", 200, func() (string, string, any) {
+		{"FilterExternalID", 200, 3, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`externalId eq "ext-seed04"`), nil
 		}},
-		{"FilterEmail", 200, func() (string, string, any) {
+		{"FilterEmail", 200, 3, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`emails[type eq "work"].value eq "seed05@example.com"`), nil
 		}},
-		{"ListPage", 200, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
-		{"PutUser", 200, func() (string, string, any) {
-			return "PUT", "/Users/seed03", map[string]any{"schemas": []string{userSchema}, "userName": "seed03@example.com", "displayName": next()}
+		{"ListPage", 200, 2, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
+		{"PutUser", 200, 4, func() (string, string, any) {
+			// The whole profile again, as an IdP sends it, with a new displayName.
+			return "PUT", "/Users/seed03", map[string]any{"schemas": []string{userSchema}, "userName": "seed03@example.com", "displayName": next(),
+				"externalId": "ext-seed03", "emails": []any{map[string]any{"value": "seed03@example.com", "type": "work", "primary": true}}}
 		}},
-		{"PatchUserDeactivate", 200, func() (string, string, any) {
+		{"PatchUserDeactivate", 200, 5, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "PATCH", "/Users/" + id, patch(map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 		}},
-		{"DeleteUser", 204, func() (string, string, any) {
+		{"DeleteUser", 204, 7, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "DELETE", "/Users/" + id, nil
 		}},
-		{"CreateGroup", 201, func() (string, string, any) {
+		{"CreateGroup", 201, 7, func() (string, string, any) {
 			return "POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": next() + " group"}
 		}},
-		{"FilterDisplayName", 200, func() (string, string, any) {
+		{"FilterDisplayName", 200, 3, func() (string, string, any) {
 			return "GET", "/Groups?" + filterQuery(`displayName eq "bench group"`), nil
 		}},
-		{"PatchGroupAddMember", 204, func() (string, string, any) {
+		{"PatchGroupAddMember", 204, 6, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "PATCH", "/Groups/" + gid, patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": id}}})
 		}},
-		{"PatchGroupRemoveMember", 204, func() (string, string, any) {
+		{"PatchGroupRemoveMember", 204, 5, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			st.Do("PATCH", "/Groups/"+gid, patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": id}}})).Must(b, 204)
 			return "PATCH", "/Groups/" + gid, patch(map[string]any{"op": "remove", "path": fmt.Sprintf(`members[value eq "%s"]`, id)})
 		}},
 	}
+}
+
+func BenchmarkSCIMOperations(b *testing.B) {
+	st := stacktest.Start(b, stacktest.Options{})
+	cases := operations(b, st)
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			invocations := 0
@@ -96,5 +109,24 @@ func BenchmarkSCIMOperations(b *testing.B) {
 			}
 			b.ReportMetric(float64(invocations)/float64(b.N), "p4-invocations/op")
 		})
+	}
+}
+
+// TestP4CommandsPerOperation pins the p4 cost of each SCIM operation (the
+// README's table): a change that adds a command to an operation fails
+// here, and the table is updated on purpose or the command removed.
+func TestP4CommandsPerOperation(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{})
+	for _, c := range operations(t, st) {
+		method, path, body := c.setup()
+		before := len(st.Emu.Server.Invocations())
+		st.Do(method, path, body).Must(t, c.status)
+		if got := st.Emu.Server.Invocations()[before:]; len(got) != c.p4 {
+			var cmds []string
+			for _, inv := range got {
+				cmds = append(cmds, inv.Command)
+			}
+			t.Errorf("%s: %d p4 commands (%s), want %d", c.name, len(got), strings.Join(cmds, ", "), c.p4)
+		}
 	}
 }

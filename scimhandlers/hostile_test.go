@@ -48,6 +48,9 @@ func TestHostileInput(t *testing.T) {
 		{"control char in name", "POST", "/Users", user("name", map[string]any{"givenName": "E\x00ve"})},
 		{"tab in email", "POST", "/Users", user("emails", []any{map[string]any{"value": "e\t@x.com"}})},
 		{"huge string", "POST", "/Users", user("displayName", strings.Repeat("x", 200<<10))},
+		// Each value under the per-value limit, the whole over what one
+		// record (a key value on p4's argv) may hold: 400, not a failed exec.
+		{"document too large to store", "POST", "/Users", user("addresses", manyAddresses(20, 15000))},
 		{"deeply nested", "POST", "/Users", `{"schemas":["` + userSchema + `"],"userName":"n@x.com","name":` + deep + `}`},
 		{"wrong type", "POST", "/Users", `{"schemas":["` + userSchema + `"],"userName":42}`},
 		{"active not boolean", "POST", "/Users", user("active", "maybe")},
@@ -273,4 +276,12 @@ func renderHelix(st *stacktest.Stack, keys map[string]string) string {
 	}
 	fmt.Fprintf(&b, "keys %v\n", keys)
 	return b.String()
+}
+
+func manyAddresses(n, size int) []any {
+	var out []any
+	for range n {
+		out = append(out, map[string]any{"type": "work", "streetAddress": strings.Repeat("x", size)})
+	}
+	return out
 }
