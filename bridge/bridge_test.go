@@ -96,10 +96,12 @@ func TestUserLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range groups.Len() {
-		if groups.At(i).ID == "p4scim-denied" {
-			t.Fatal("deny group listed")
+	if err := groups.Each(ctx, func(g bridge.Group) {
+		if g.ID == "p4scim-denied" {
+			t.Error("deny group listed")
 		}
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if err := svc.DeleteUser(ctx, "Grace"); err != nil {
 		t.Fatal(err)
@@ -134,13 +136,23 @@ func TestDeletePolicyDeactivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if all.Len() != 1 || all.At(0).ID != "listed" {
-		t.Fatalf("listing has %d users, want only listed (the hidden user is not listed)", all.Len())
+	page, err := all.Range(ctx, 0, 10)
+	if err != nil || all.Len() != 1 || len(page) != 1 || page[0].ID != "listed" {
+		t.Fatalf("listing has %d users (%v), want only listed (the hidden user is not listed)", all.Len(), err)
+	}
+	if _, ok := env.Server.Key("p4scim.hidden.kept"); !ok {
+		t.Fatal("no hidden marker for the hidden user")
 	}
 	// The IdP provisions it again: relinked, active.
 	u, err := svc.CreateUser(ctx, map[string]any{"userName": "kept@example.com"})
 	if err != nil || u.ID != "kept" || u.Doc["active"] != true {
 		t.Fatalf("re-create: %+v %v", u, err)
+	}
+	if _, ok := env.Server.Key("p4scim.hidden.kept"); ok {
+		t.Fatal("hidden marker left after the user was relinked")
+	}
+	if all, err := svc.ListUsers(ctx); err != nil || all.Len() != 2 {
+		t.Fatalf("relinked user not listed: %d users, %v", all.Len(), err)
 	}
 }
 

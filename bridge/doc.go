@@ -22,6 +22,8 @@
 //	<prefix>group.<name>       JSON groupRecord
 //	<prefix>groupname.<hex>    Helix group name for a lower-case displayName
 //	<prefix>lock.<name>        cross-replica lock of a group: "1" free, else the holder (lock.go)
+//	<prefix>hidden.<name>      Helix user name of a user a deactivating DELETE hid (its
+//	                           record says so too; listings read these, not every record)
 //
 // <name> is the Helix Core name when it holds only letters, digits, '.', '_'
 // and '-', else '=' followed by the hex-encoded name (keyPart in records.go).

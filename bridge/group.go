@@ -558,7 +558,7 @@ func (s *Service) ListGroups(ctx context.Context) (Listing[Group], error) {
 	if err != nil {
 		return Listing[Group]{}, helixError(err, "groups")
 	}
-	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"group.*")
+	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"group.*", nil)
 	if err != nil {
 		return Listing[Group]{}, helixError(err, "group records")
 	}
@@ -569,11 +569,14 @@ func (s *Service) ListGroups(ctx context.Context) (Listing[Group], error) {
 		}
 	}
 	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })
-	return Listing[Group]{n: len(visible), at: func(i int) Group {
+	at := func(i int) Group {
 		st := &groupState{spec: visible[i]}
 		if raw, ok := recs[s.groupKey(visible[i].Name)]; ok {
 			st.rec, _ = decodeGroupRecord(raw)
 		}
 		return s.toGroup(st)
-	}}, nil
+	}
+	// Groups are few next to users, and `groups` lists their members
+	// anyway: their records are read with the listing.
+	return Listing[Group]{n: len(visible), load: func(context.Context, int, int) (func(int) Group, error) { return at, nil }}, nil
 }

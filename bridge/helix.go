@@ -29,7 +29,9 @@ type Helix interface {
 	SetKey(ctx context.Context, name, value string) error
 	SetKeys(ctx context.Context, kv map[string]string) error
 	DeleteKey(ctx context.Context, name string) error
-	Keys(ctx context.Context, pattern string) (map[string]string, error)
+	// Keys lists the keys matching pattern; keep, if not nil, chooses
+	// which to return (the others are dropped as they are read).
+	Keys(ctx context.Context, pattern string, keep func(name string) bool) (map[string]string, error)
 	CompareAndSetKey(ctx context.Context, name, from, to string) error
 	IncrementKey(ctx context.Context, name string) (int64, error)
 }

@@ -36,7 +36,13 @@ func TestKeyLayoutDocumented(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	svc, env, _ := newService(t, bridge.Config{})
+	svc, env, _ := newService(t, bridge.Config{Delete: bridge.DeleteDeactivates})
+	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "hid@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteUser(ctx, "hid"); err != nil { // hidden, not deleted
+		t.Fatal(err)
+	}
 	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "ada@example.com", "externalId": "ext-ada",
 		"emails": []any{map[string]any{"value": "ada@example.com", "primary": true}}}); err != nil {
 		t.Fatal(err)

@@ -51,8 +51,13 @@ func keyPart(name string) string {
 	return name
 }
 
-func (s *Service) userKey(name string) string  { return s.cfg.KeyPrefix + "user." + keyPart(name) }
-func (s *Service) groupKey(name string) string { return s.cfg.KeyPrefix + "group." + keyPart(name) }
+func (s *Service) userKey(name string) string { return s.cfg.KeyPrefix + "user." + keyPart(name) }
+
+// hiddenKey marks a user a deactivating DELETE hid, beside the record's
+// own flag, so that a listing finds the hidden users without reading
+// every record.
+func (s *Service) hiddenKey(name string) string { return s.cfg.KeyPrefix + "hidden." + keyPart(name) }
+func (s *Service) groupKey(name string) string  { return s.cfg.KeyPrefix + "group." + keyPart(name) }
 
 // Index keys map an IdP name to the Helix Core name. The IdP name is
 // compared case-insensitively (SCIM userName and displayName are
@@ -142,13 +147,22 @@ func decodeUserRecord(raw string) (*userRecord, error) {
 	return &rec, nil
 }
 
-func (s *Service) writeUserRecord(ctx context.Context, name string, rec *userRecord) error {
+// writeUserRecord writes a user's record and, in the same command, the
+// marker keys given (each pointing at name).
+func (s *Service) writeUserRecord(ctx context.Context, name string, rec *userRecord, markers ...string) error {
 	rec.V = recordVersion
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return &Error{Code: EInternal, Err: fmt.Errorf("encode user record: %w", err)}
 	}
-	return helixError(s.helix.SetKey(ctx, s.userKey(name), string(b)), "user "+name)
+	if len(markers) == 0 {
+		return helixError(s.helix.SetKey(ctx, s.userKey(name), string(b)), "user "+name)
+	}
+	kv := map[string]string{s.userKey(name): string(b)}
+	for _, k := range markers {
+		kv[k] = name
+	}
+	return helixError(s.helix.SetKeys(ctx, kv), "user "+name)
 }
 
 func (s *Service) readGroupRecord(ctx context.Context, name string) (*groupRecord, error) {

@@ -355,6 +355,14 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 		}
 	}
 
+	if st.rec != nil && st.rec.Deleted {
+		// Relinking a hidden user: unmark it first. A failure after this
+		// leaves a record still marked deleted, which the IdP's retry of
+		// the create relinks again.
+		if err := s.helix.DeleteKey(ctx, s.hiddenKey(name)); err != nil && !errors.Is(err, p4.ErrNotFound) {
+			return User{}, helixError(err, "user "+name)
+		}
+	}
 	// The record is written before the spec, like on create, so a failure
 	// in between leaves a state the retry repairs.
 	newRec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified}
@@ -524,7 +532,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	rec.Doc["active"] = false
 	rec.Deleted = true
 	rec.Modified = s.cfg.Now().UTC()
-	return s.writeUserRecord(ctx, name, rec)
+	return s.writeUserRecord(ctx, name, rec, s.hiddenKey(name))
 }
 
 // removeFromAllGroups takes a deleted user out of every group, so that a
@@ -672,7 +680,7 @@ func (s *Service) FindUserByExternalID(ctx context.Context, externalID string) (
 // FindUsersByEmail returns the users with this e-mail address. The index
 // covers what the bridge wrote to Helix Core's Email; a miss falls back to
 // listing, so unlinked users (and addresses an admin set) are found too.
-// p4 commands: 3 on an index hit, 3 on a miss (index, users -a, keys).
+// p4 commands: 3 on an index hit, 4 on a miss (index, then a listing: users -a, keys, keys).
 func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, error) {
 	u, err := s.findUserByIndex(ctx, s.emailKey(email), func(u User) bool { return hasEmail(u.Doc, email) })
 	if err != nil || u != nil {
@@ -686,12 +694,12 @@ func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, e
 		return nil, err
 	}
 	var out []User
-	for i := range all.Len() {
-		if u := all.At(i); hasEmail(u.Doc, email) {
+	err = all.Each(ctx, func(u User) {
+		if hasEmail(u.Doc, email) {
 			out = append(out, u)
 		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 func hasEmail(doc map[string]any, email string) bool {
@@ -725,32 +733,50 @@ func (s *Service) findUserByIndex(ctx context.Context, key string, ok func(User)
 
 // ListUsers returns every user the IdP may see, sorted by id: Helix Core
 // users except protected ones and users hidden by a deactivating DELETE.
-// Each user's record is decoded only when the listing is asked for it.
-// p4 commands: users -a, keys: 2, whatever the directory's size.
+// The records are read only for the part of the listing asked for.
+// p4 commands: users -a and keys of the hidden users, then one keys for
+// the records of a page (or of all, for a filter): 3, whatever the
+// directory's size.
 func (s *Service) ListUsers(ctx context.Context) (Listing[User], error) {
 	specs, err := s.helix.Users(ctx)
 	if err != nil {
 		return Listing[User]{}, helixError(err, "users")
 	}
-	recs, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"user.*")
+	hidden, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"hidden.*", nil)
 	if err != nil {
-		return Listing[User]{}, helixError(err, "user records")
+		return Listing[User]{}, helixError(err, "hidden users")
 	}
 	visible := specs[:0]
 	for _, spec := range specs {
-		if s.isProtected(spec.Name, spec.Type) || hiddenRecord(recs[s.userKey(spec.Name)]) {
-			continue
+		if _, gone := hidden[s.hiddenKey(spec.Name)]; !gone && !s.isProtected(spec.Name, spec.Type) {
+			visible = append(visible, spec)
 		}
-		visible = append(visible, spec)
 	}
 	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })
-	return Listing[User]{n: len(visible), at: func(i int) User {
-		st := &userState{spec: visible[i]}
-		if raw, ok := recs[s.userKey(visible[i].Name)]; ok {
-			st.rec, _ = decodeUserRecord(raw)
+	load := func(ctx context.Context, from, to int) (func(int) User, error) {
+		want := make(map[string]bool, to-from)
+		names := make([]string, 0, to-from)
+		for _, u := range visible[from:to] {
+			want[s.userKey(u.Name)] = true
+			names = append(names, u.Name)
 		}
-		return s.toUser(st)
-	}}, nil
+		keep := func(k string) bool { return want[k] }
+		if to-from == len(visible) {
+			keep = nil
+		}
+		recs, err := s.helix.Keys(ctx, keyPattern(s.cfg.KeyPrefix+"user.", names), keep)
+		if err != nil {
+			return nil, helixError(err, "user records")
+		}
+		return func(i int) User {
+			st := &userState{spec: visible[i]}
+			if raw, ok := recs[s.userKey(visible[i].Name)]; ok {
+				st.rec, _ = decodeUserRecord(raw)
+			}
+			return s.toUser(st)
+		}, nil
+	}
+	return Listing[User]{n: len(visible), load: load}, nil
 }
 
 func containsName(list []string, name string, same func(a, b string) bool) bool {

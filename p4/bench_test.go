@@ -48,7 +48,7 @@ func BenchmarkOperations(b *testing.B) {
 		}},
 		{"Key", func() error { _, _, err := c.Key(ctx, "k"); return err }},
 		{"SetKey", func() error { return c.SetKey(ctx, "k", `{"v":1}`) }},
-		{"Keys", func() error { _, err := c.Keys(ctx, "*"); return err }},
+		{"Keys", func() error { _, err := c.Keys(ctx, "*", nil); return err }},
 		{"IncrementKey", func() error { _, err := c.IncrementKey(ctx, "n"); return err }},
 	}
 	for _, op := range ops {

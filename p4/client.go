@@ -155,14 +155,29 @@ func (r *result) hasInfo(substr string) bool {
 // or revoked session is renewed once by logging in, and the command retried
 // once.
 func (c *Client) command(ctx context.Context, stdin []byte, args ...string) (*result, error) {
-	res, err := c.runOnce(ctx, stdin, args)
+	return c.commandEach(ctx, stdin, nil, args...)
+}
+
+// statSink receives a command's stat records as they are decoded, instead
+// of the result keeping them: a listing of a 50,000-user directory is then
+// turned into what the caller keeps, record by record. reset runs before
+// each attempt, so a retried command does not deliver a record twice.
+type statSink struct {
+	reset func()
+	add   func(marshal.Dict)
+}
+
+// commandEach is command with the stat records going to sink (nil: kept
+// in the result).
+func (c *Client) commandEach(ctx context.Context, stdin []byte, sink *statSink, args ...string) (*result, error) {
+	res, err := c.runOnce(ctx, stdin, args, sink)
 	if err == nil || !c.canRelogin(err) {
 		return res, err
 	}
 	if lerr := c.Login(ctx); lerr != nil {
 		return nil, lerr
 	}
-	return c.runOnce(ctx, stdin, args)
+	return c.runOnce(ctx, stdin, args, sink)
 }
 
 func (c *Client) canRelogin(err error) bool {
@@ -179,9 +194,12 @@ func (c *Client) canRelogin(err error) bool {
 }
 
 // runOnce execs p4 once, classifies the outcome and reports it.
-func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string) (*result, error) {
+func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string, sink *statSink) (*result, error) {
 	start := time.Now()
-	res, err := c.exec(ctx, stdin, args)
+	if sink != nil {
+		sink.reset()
+	}
+	res, err := c.exec(ctx, stdin, args, sink)
 	if err == nil {
 		err = classify(args[0], res)
 	}
@@ -200,7 +218,7 @@ func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string) (*res
 }
 
 // exec runs the process under the deadline and the concurrency bound.
-func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result, error) {
+func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *statSink) (*result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CommandTimeout)
 	defer cancel()
 	select {
@@ -220,7 +238,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 	out, pw := io.Pipe()
 	parsed := make(chan error, 1)
 	go func() {
-		err := parseOutput(out, res)
+		err := parseOutput(out, res, sink)
 		_, _ = io.Copy(io.Discard, out) // never leave the child blocked on a full pipe
 		parsed <- err
 	}()
@@ -255,7 +273,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string) (*result
 
 // parseOutput decodes the marshal stream. Prompts (passwd, login) are
 // printed raw before it, so everything before the first '{' is skipped.
-func parseOutput(r io.Reader, res *result) error {
+func parseOutput(r io.Reader, res *result, sink *statSink) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	for {
 		b, err := br.ReadByte()
@@ -281,7 +299,11 @@ func parseOutput(r io.Reader, res *result) error {
 		}
 		switch d.String("code") {
 		case "stat":
-			res.stats = append(res.stats, d)
+			if sink != nil {
+				sink.add(d)
+			} else {
+				res.stats = append(res.stats, d)
+			}
 		case "info", "text":
 			res.infos = append(res.infos, d.String("data"))
 		case "error":

@@ -165,7 +165,7 @@ func TestPermissionAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer weak.Close()
-	if _, err := weak.Keys(ctx, "*"); !errors.Is(err, p4.ErrPermission) {
+	if _, err := weak.Keys(ctx, "*", nil); !errors.Is(err, p4.ErrPermission) {
 		t.Fatalf("non-super keys: %v", err)
 	}
 	if ok, err := weak.IsSuper(ctx); err != nil || ok {
@@ -182,7 +182,7 @@ func TestPermissionAndAuth(t *testing.T) {
 	if err := bad.Login(ctx); !errors.Is(err, p4.ErrAuthFailed) {
 		t.Fatalf("bad login: %v", err)
 	}
-	if _, err := bad.Keys(ctx, "*"); !errors.Is(err, p4.ErrAuthFailed) {
+	if _, err := bad.Keys(ctx, "*", nil); !errors.Is(err, p4.ErrAuthFailed) {
 		t.Fatalf("bad credentials: %v", err)
 	}
 }
@@ -257,7 +257,7 @@ func TestKeys(t *testing.T) {
 	if v, _, _ := c.Key(ctx, "p4scim.b"); v != `{"x": "y z"}` {
 		t.Fatalf("SetKeys wrote %q", v)
 	}
-	keys, err := c.Keys(ctx, "p4scim.*")
+	keys, err := c.Keys(ctx, "p4scim.*", nil)
 	if err != nil || len(keys) != 4 || keys["p4scim.n"] != "2" {
 		t.Fatalf("keys = %v %v", keys, err)
 	}
@@ -306,7 +306,7 @@ func TestHangingServerKillsChild(t *testing.T) {
 	env.Server.SetFault("keys", p4emu.Fault{Hang: true})
 	before := childPIDs(t)
 	start := time.Now()
-	_, err := c.Keys(context.Background(), "*")
+	_, err := c.Keys(context.Background(), "*", nil)
 	elapsed := time.Since(start)
 	if !errors.Is(err, p4.ErrTimeout) {
 		t.Fatalf("err = %v, want timeout", err)
@@ -343,7 +343,7 @@ func TestTicketExpiryRelogin(t *testing.T) {
 	c, env := newClient(t, p4emu.Options{}, nil)
 	env.Server.ResetInvocations()
 	env.Server.ExpireTickets()
-	if _, err := c.Keys(ctx, "*"); err != nil {
+	if _, err := c.Keys(ctx, "*", nil); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
 	var cmds []string
@@ -357,7 +357,7 @@ func TestTicketExpiryRelogin(t *testing.T) {
 	bad, _ := p4.New(p4.Config{Bin: env.Bin, Port: env.Port, User: env.User, Password: "wrong", CommandTimeout: 5 * time.Second})
 	defer bad.Close()
 	env.Server.ResetInvocations()
-	if _, err := bad.Keys(ctx, "*"); !errors.Is(err, p4.ErrAuthFailed) {
+	if _, err := bad.Keys(ctx, "*", nil); !errors.Is(err, p4.ErrAuthFailed) {
 		t.Fatalf("bad password: %v", err)
 	}
 	if n := len(env.Server.Invocations()); n != 2 {
@@ -382,7 +382,7 @@ func TestTicketAsPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Keys(ctx, "*"); err != nil {
+	if _, err := c.Keys(ctx, "*", nil); err != nil {
 		t.Fatalf("with ticket in P4PASSWD: %v", err)
 	}
 	for _, in := range env.Server.Invocations() {
@@ -514,7 +514,7 @@ func TestTrustSSL(t *testing.T) {
 	if err := good.Login(ctx); err != nil {
 		t.Fatalf("login after trust: %v", err)
 	}
-	if _, err := good.Keys(ctx, "*"); err != nil {
+	if _, err := good.Keys(ctx, "*", nil); err != nil {
 		t.Fatalf("command after trust: %v", err)
 	}
 	wrong := strings.Repeat("AB:", 19) + "AB"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"strconv"
+
+	"github.com/p4scim/p4scim/p4/marshal"
 )
 
 // Key reads a key with `key NAME`. p4 shows an unset key as "0", so ok is
@@ -91,15 +93,17 @@ func (c *Client) CompareAndSetKey(ctx context.Context, name, from, to string) er
 	return err
 }
 
-// Keys lists keys matching a pattern with `keys -e PATTERN`.
-func (c *Client) Keys(ctx context.Context, pattern string) (map[string]string, error) {
-	res, err := c.command(ctx, nil, "keys", "-e", pattern)
-	if err != nil {
+// Keys lists keys matching a pattern with `keys -e PATTERN`. keep, if not
+// nil, chooses the names to return; the others are dropped as they arrive.
+func (c *Client) Keys(ctx context.Context, pattern string, keep func(name string) bool) (map[string]string, error) {
+	out := map[string]string{}
+	sink := &statSink{reset: func() { clear(out) }, add: func(d marshal.Dict) {
+		if name := d.String("key"); keep == nil || keep(name) {
+			out[name] = d.String("value")
+		}
+	}}
+	if _, err := c.commandEach(ctx, nil, sink, "keys", "-e", pattern); err != nil {
 		return nil, err
-	}
-	out := make(map[string]string, len(res.stats))
-	for _, d := range res.stats {
-		out[d.String("key")] = d.String("value")
 	}
 	return out, nil
 }

@@ -83,7 +83,7 @@ func TestTrustFile(t *testing.T) {
 			check("info", err, tt.infoErr)
 			if tt.infoErr < 0 {
 				check("login", c.Login(ctx), -1)
-				_, err := c.Keys(ctx, "*")
+				_, err := c.Keys(ctx, "*", nil)
 				check("keys", err, -1)
 			}
 		})

@@ -17,17 +17,19 @@ const specDate = "2006/01/02 15:04:05"
 // service and operator users included: `users -a [names...]`. Names that
 // match nothing are simply absent: p4 reports them as warnings.
 func (c *Client) Users(ctx context.Context, names ...string) ([]User, error) {
-	res, err := c.command(ctx, nil, append([]string{"users", "-a"}, names...)...)
-	if err != nil {
-		return nil, err
-	}
-	users := make([]User, 0, len(res.stats))
-	for _, d := range res.stats {
+	var users []User
+	sink := &statSink{reset: func() { users = users[:0] }, add: func(d marshal.Dict) {
 		users = append(users, User{
 			Name: d.String("User"), Email: d.String("Email"), FullName: d.String("FullName"),
 			Type: d.String("Type"), AuthMethod: d.String("AuthMethod"),
 			Update: epoch(d.String("Update")), Access: epoch(d.String("Access")),
 		})
+	}}
+	if _, err := c.commandEach(ctx, nil, sink, append([]string{"users", "-a"}, names...)...); err != nil {
+		return nil, err
+	}
+	if users == nil {
+		users = []User{}
 	}
 	return users, nil
 }

@@ -233,13 +233,13 @@ func (h *memHelix) DeleteKey(_ context.Context, name string) error {
 	return nil
 }
 
-func (h *memHelix) Keys(_ context.Context, pattern string) (map[string]string, error) {
+func (h *memHelix) Keys(_ context.Context, pattern string, keep func(string) bool) (map[string]string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.key(pattern)
 	out := map[string]string{}
 	for k, v := range h.keys {
-		if ok, _ := path.Match(pattern, k); ok {
+		if ok, _ := path.Match(pattern, k); ok && (keep == nil || keep(k)) {
 			out[k] = v
 		}
 	}

@@ -73,7 +73,11 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 			return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
 		}
 	}
-	return page(r, params, candidates, match, groupResource), nil
+	p, err := page(r, params, candidates, match, groupResource)
+	if err != nil {
+		return scim.Page{}, scimError(ctx, h.log, err)
+	}
+	return p, nil
 }
 
 func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {

@@ -88,7 +88,11 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 			return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
 		}
 	}
-	return page(r, params, candidates, match, userResource), nil
+	p, err := page(r, params, candidates, match, userResource)
+	if err != nil {
+		return scim.Page{}, scimError(ctx, h.log, err)
+	}
+	return p, nil
 }
 
 func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -129,28 +133,28 @@ func userResource(u bridge.User, r *http.Request) scim.Resource {
 
 // page keeps the candidates that match and returns the requested page of
 // them; totalResults counts every match. Without a filter every candidate
-// matches, so only the page's resources are built.
+// matches, so only the page's resources are fetched and built.
 func page[T any](r *http.Request, params scim.ListRequestParams, candidates bridge.Listing[T], match func(T) bool,
-	resource func(T, *http.Request) scim.Resource) scim.Page {
+	resource func(T, *http.Request) scim.Resource) (scim.Page, error) {
 	start := max(params.StartIndex-1, 0)
 	end := start + max(params.Count, 0)
 	resources := []scim.Resource{}
 	if match == nil {
-		for i := start; i < min(end, candidates.Len()); i++ {
-			resources = append(resources, resource(candidates.At(i), r))
+		items, err := candidates.Range(r.Context(), start, end)
+		for _, c := range items {
+			resources = append(resources, resource(c, r))
 		}
-		return scim.Page{TotalResults: candidates.Len(), Resources: resources}
+		return scim.Page{TotalResults: candidates.Len(), Resources: resources}, err
 	}
 	matched := 0
-	for i := range candidates.Len() {
-		c := candidates.At(i)
+	err := candidates.Each(r.Context(), func(c T) {
 		if !match(c) {
-			continue
+			return
 		}
 		if matched >= start && matched < end {
 			resources = append(resources, resource(c, r))
 		}
 		matched++
-	}
-	return scim.Page{TotalResults: matched, Resources: resources}
+	})
+	return scim.Page{TotalResults: matched, Resources: resources}, err
 }
