@@ -189,17 +189,22 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 		wants = append(wants, want{v, t})
 	}
 	var unknown []string
+	curUsers, curGroups := map[string]bool{}, map[string]bool{}
+	if cur != nil {
+		curUsers, curGroups = s.nameSet(cur.Users), s.nameSet(cur.Subgroups)
+	}
 	for _, w := range wants {
+		k := s.nameKey(w.value)
 		switch {
 		case strings.EqualFold(w.typ, MemberGroup):
-			if cur != nil && containsName(cur.Subgroups, w.value, s.sameName) {
+			if curGroups[k] {
 				subgroups = append(subgroups, w.value)
 			} else {
 				unknown = append(unknown, "\x00g"+w.value)
 			}
-		case cur != nil && containsName(cur.Users, w.value, s.sameName):
+		case curUsers[k]:
 			users = append(users, w.value)
-		case cur != nil && w.typ == "" && containsName(cur.Subgroups, w.value, s.sameName):
+		case w.typ == "" && curGroups[k]:
 			subgroups = append(subgroups, w.value)
 		default:
 			unknown = append(unknown, w.value)

@@ -123,6 +123,25 @@ func (s *Service) sameName(a, b string) bool {
 	return strings.EqualFold(a, b)
 }
 
+// nameKey is a name as the server compares it, for sets of names: a
+// group's members are looked up in a set, not a list, or a PATCH of a
+// 10,000-member group would compare every wanted member with every member.
+func (s *Service) nameKey(name string) string {
+	if s.cfg.CaseSensitive {
+		return name
+	}
+	return strings.ToLower(name)
+}
+
+// nameSet is a set of names under nameKey.
+func (s *Service) nameSet(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[s.nameKey(n)] = true
+	}
+	return set
+}
+
 // isProtected says whether a Helix Core user must never be changed through
 // SCIM: the bridge's own user, the configured list, and service or operator
 // users (they are not people).
