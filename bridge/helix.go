@@ -70,6 +70,8 @@ func helixError(err error, what string) error {
 		return wrap(EUnavailable, "p4scim does not trust the Helix Core server's SSL certificate; the operator must check P4_TRUST_FINGERPRINT/P4TRUST.")
 	case p4.KindTimeout:
 		return wrap(EUnavailable, "Helix Core did not answer in time; retry later.")
+	case p4.KindServerFault:
+		return wrap(EUnavailable, "Helix Core reported an internal error; retry later. The p4scim log has its message for the Helix Core admin.")
 	case p4.KindInUse:
 		return wrap(EConflict, what+" has opened files in Helix Core.")
 	}

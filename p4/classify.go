@@ -107,6 +107,10 @@ func kindOf(m Message) ErrorKind {
 		return KindUnavailable
 	case m.Generic == GenericProtect:
 		return KindPermission
+	case m.Generic == GenericFault, m.Generic == GenericAdmin, m.Severity >= SeverityFatal:
+		// The server itself is failing (a database error, a full disk):
+		// nothing the request did, and likely to pass.
+		return KindServerFault
 	}
 	return KindOther
 }

@@ -525,3 +525,33 @@ func TestTrustSSL(t *testing.T) {
 		t.Fatalf("blind trust: %v", err)
 	}
 }
+
+// TestServerFault: a server that fails inside (EV_FAULT, EV_ADMIN) is a
+// KindServerFault, which the bridge answers with 503 and Retry-After;
+// other failures of the same command are not.
+func TestServerFault(t *testing.T) {
+	ctx := context.Background()
+	c, env := newClient(t, p4emu.Options{}, nil)
+	if err := c.SaveUser(ctx, p4.User{Name: "u1", Email: "u1", FullName: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		generic int
+		want    p4.ErrorKind
+	}{
+		{"program fault", p4.GenericFault, p4.KindServerFault},
+		{"needs admin attention", p4.GenericAdmin, p4.KindServerFault},
+		{"usage", p4.GenericUsage, p4.KindOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.Server.SetFault("passwd", p4emu.Fault{Fail: "Operation 'db.user' failed.", Generic: tt.generic})
+			defer env.Server.ClearFaults()
+			err := c.SetPassword(ctx, "u1", "G00d-Passw0rd")
+			if got := p4.KindOf(err); got != tt.want {
+				t.Fatalf("kind %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}

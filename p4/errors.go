@@ -24,6 +24,7 @@ const (
 	KindPermission     // protections refused the command
 	KindInUse          // "has file(s) open ... can't be deleted"
 	KindUntrusted      // an ssl: server whose certificate the trust file does not hold (or holds another)
+	KindServerFault    // the server failed inside: EV_FAULT, EV_ADMIN, or a fatal error (database, disk)
 )
 
 var kindNames = map[ErrorKind]string{
@@ -32,6 +33,7 @@ var kindNames = map[ErrorKind]string{
 	KindPasswordPolicy: "password_policy", KindUnsupported: "unsupported", KindAuthFailed: "auth_failed",
 	KindUnavailable: "unavailable", KindTimeout: "timeout", KindConflict: "conflict",
 	KindPermission: "permission", KindInUse: "in_use", KindUntrusted: "untrusted",
+	KindServerFault: "server_fault",
 }
 
 // String returns the kind's snake_case name, used as a metric label.
@@ -54,6 +56,7 @@ var (
 	ErrPermission     = &Error{Kind: KindPermission}
 	ErrInUse          = &Error{Kind: KindInUse}
 	ErrUntrusted      = &Error{Kind: KindUntrusted}
+	ErrServerFault    = &Error{Kind: KindServerFault}
 )
 
 // Error is a failed p4 command. Messages hold what p4 said, for logs only:

@@ -76,6 +76,7 @@ const (
 	GenericIllegal = 4
 	GenericProtect = 6
 	GenericEmpty   = 17
+	GenericFault   = 33
 	GenericClient  = 34
 	GenericAdmin   = 35
 	GenericConfig  = 36

@@ -322,8 +322,9 @@ func mustRetryAfter(t *testing.T, r stacktest.Response) {
 // status with one Retry-After lets Okta's and Entra's backoff treat every
 // outage alike (bridge/helix.go maps p4.KindUnavailable and p4.KindTimeout
 // to EUnavailable; scimhandlers/errors.go answers it; README "Errors").
-// A server error p4 itself calls an inexplicable fault (EV_FAULT, 33) is
-// 500 "Internal error" without Retry-After: nothing says waiting helps.
+// A server that fails inside (EV_FAULT 33, EV_ADMIN 35, a fatal error: a
+// database or disk problem) is 503 with Retry-After too, with a detail that
+// says so: nothing the IdP sent caused it.
 func TestHelixCoreFaults(t *testing.T) {
 	const timeout = time.Second
 	user := func(name string, kv ...any) map[string]any {
@@ -373,7 +374,7 @@ func TestHelixCoreFaults(t *testing.T) {
 			method: "POST", path: "/Users", body: user("pw", "password", "G00d-Passw0rd"), status: 503, within: 3 * timeout,
 			retry: []int{201}, users: []string{"pw"}, hasPasswd: "pw", otherWorks: true},
 		{name: "only passwd fails: server fault", command: "passwd", fault: p4emu.Fault{Fail: "Operation 'db.user' failed."},
-			method: "POST", path: "/Users", body: user("pwf", "password", "G00d-Passw0rd"), status: 500, within: 3 * timeout,
+			method: "POST", path: "/Users", body: user("pwf", "password", "G00d-Passw0rd"), status: 503, within: 3 * timeout,
 			retry: []int{201}, users: []string{"pwf"}, hasPasswd: "pwf", otherWorks: true},
 		{name: "only key fails", command: "key", fault: p4emu.Fault{Drop: true},
 			method: "POST", path: "/Users", body: user("keyless"), status: 503, within: 3 * timeout,

@@ -55,7 +55,7 @@ func TestLogLinesCarryRequestID(t *testing.T) {
 		{
 			name: "unexpected p4 answer",
 			setup: func(t *testing.T, st *stacktest.Stack) {
-				st.Emu.Server.SetFault("users", p4emu.Fault{Fail: "Something nobody expected."})
+				st.Emu.Server.SetFault("users", p4emu.Fault{Fail: "Something nobody expected.", Generic: 2}) // EV_UNKNOWN: not a server fault
 			},
 			method: "GET", path: func(*stacktest.Stack) string { return "/Users" },
 			status: 500, wantMsg: []string{"internal error", "request"},
