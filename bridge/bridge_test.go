@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +204,37 @@ func TestGroupMembersConcurrent(t *testing.T) {
 	found, err := svc.FindGroupByDisplayName(ctx, "team rocket")
 	if err != nil || found == nil || found.ID != "Team_Rocket" {
 		t.Fatalf("find group: %+v %v", found, err)
+	}
+}
+
+// TestLockLeftByOwnFailedRelease: a lock key still held in this process's
+// name (its release failed when Helix Core went away) is taken back at
+// once, while one held by another replica is waited for until its TTL.
+func TestLockLeftByOwnFailedRelease(t *testing.T) {
+	ctx := context.Background()
+	svc, env, client := newService(t, bridge.Config{ReplicaID: "one", LockWait: time.Second})
+	other, err := bridge.New(client, bridge.Config{P4User: env.User, ReplicaID: "two", LockWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := svc.CreateGroup(ctx, map[string]any{"displayName": "Locked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := "one/" + strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
+	env.Server.SetKey("p4scim.lock."+g.ID, stale)
+	rename := func(s *bridge.Service, name string) error {
+		_, err := s.PatchGroup(ctx, g.ID, func(doc map[string]any) error { doc["displayName"] = name; return nil })
+		return err
+	}
+	// Replica two must not take it: for all it knows, one is working.
+	if err := rename(other, "By two"); bridge.ErrorCode(err) != bridge.EUnavailable {
+		t.Fatalf("other replica took a live lock: %v", err)
+	}
+	if err := rename(svc, "By one"); err != nil { // without the take-back: 503 after LockWait
+		t.Fatalf("own stale lock not taken back: %v", err)
+	}
+	if v, _ := env.Server.Key("p4scim.lock." + g.ID); v != "1" {
+		t.Fatalf("lock after the write = %q, want free", v)
 	}
 }

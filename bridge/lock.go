@@ -157,6 +157,14 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 		case isNumeric(current):
 			from = current // free, with another number
 			continue
+		case strings.HasPrefix(current, s.cfg.ReplicaID+"/"):
+			// Held in this process's name, while this process holds the
+			// in-process lock for it: no request of ours holds it. It is
+			// left from a release that failed (Helix Core went away during
+			// a request); take it back rather than wait for its TTL.
+			s.cfg.Logger.WarnContext(ctx, "taking back a lock this process failed to release", "lock", key)
+			from = current
+			continue
 		case lockExpired(current, s.cfg.Now()):
 			s.cfg.Logger.WarnContext(ctx, "taking over an expired lock", "lock", key, "holder", current)
 			from = current
