@@ -116,12 +116,9 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 		// Make the key numeric (1 if it was never set), then take it from
 		// that number. If it is held, key -i fails on the holder's value
 		// and the loop below waits as usual.
-		n, err := s.helix.IncrementKey(ctx, key)
-		switch {
-		case err == nil:
-			from = strconv.FormatInt(n, 10)
-		case p4.KindOf(err) == p4.KindUnavailable || p4.KindOf(err) == p4.KindTimeout:
-			return "", helixError(err, "lock "+key)
+		var err error
+		if from, err = s.makeNumeric(ctx, key); err != nil {
+			return "", err
 		}
 	}
 	for {
@@ -144,14 +141,8 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 			// from the number key -i returned. If someone took the lock
 			// meanwhile, -i fails on its non-numeric value and the next
 			// round sees the holder.
-			n, err := s.helix.IncrementKey(ctx, key)
-			switch {
-			case err == nil:
-				from = strconv.FormatInt(n, 10)
-			case p4.KindOf(err) == p4.KindUnavailable || p4.KindOf(err) == p4.KindTimeout:
-				return "", helixError(err, "lock "+key)
-			default:
-				from = lockFree
+			if from, err = s.makeNumeric(ctx, key); err != nil {
+				return "", err
 			}
 			continue
 		case isNumeric(current):
@@ -181,6 +172,21 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 		}
 		backoff = min(backoff*2, 40*time.Millisecond)
 	}
+}
+
+// makeNumeric runs `key -i` on a lock key and returns the value to
+// compare-and-set from: the number it made, or lockFree when key -i failed
+// because the key holds a holder (the caller's next round sees it). Only
+// an unreachable or silent Helix Core is an error.
+func (s *Service) makeNumeric(ctx context.Context, key string) (string, error) {
+	n, err := s.helix.IncrementKey(ctx, key)
+	switch {
+	case err == nil:
+		return strconv.FormatInt(n, 10), nil
+	case p4.KindOf(err) == p4.KindUnavailable || p4.KindOf(err) == p4.KindTimeout:
+		return "", helixError(err, "lock "+key)
+	}
+	return lockFree, nil
 }
 
 func lockExpired(holder string, now time.Time) bool {

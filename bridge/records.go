@@ -151,18 +151,24 @@ func decodeUserRecord(raw string) (*userRecord, error) {
 // marker keys given (each pointing at name).
 func (s *Service) writeUserRecord(ctx context.Context, name string, rec *userRecord, markers ...string) error {
 	rec.V = recordVersion
+	return s.writeRecord(ctx, "user", name, s.userKey(name), rec, markers)
+}
+
+// writeRecord writes one record as JSON under key and, in the same `key
+// -m`, each of the extra keys with name as its value.
+func (s *Service) writeRecord(ctx context.Context, what, name, key string, rec any, extra []string) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return &Error{Code: EInternal, Err: fmt.Errorf("encode user record: %w", err)}
+		return &Error{Code: EInternal, Err: fmt.Errorf("encode %s record: %w", what, err)}
 	}
-	if len(markers) == 0 {
-		return helixError(s.helix.SetKey(ctx, s.userKey(name), string(b)), "user "+name)
+	if len(extra) == 0 {
+		return helixError(s.helix.SetKey(ctx, key, string(b)), what+" "+name)
 	}
-	kv := map[string]string{s.userKey(name): string(b)}
-	for _, k := range markers {
+	kv := map[string]string{key: string(b)}
+	for _, k := range extra {
 		kv[k] = name
 	}
-	return helixError(s.helix.SetKeys(ctx, kv), "user "+name)
+	return helixError(s.helix.SetKeys(ctx, kv), what+" "+name)
 }
 
 func (s *Service) readGroupRecord(ctx context.Context, name string) (*groupRecord, error) {
@@ -188,18 +194,7 @@ func decodeGroupRecord(raw string) (*groupRecord, error) {
 // index keys given (each pointing at name).
 func (s *Service) writeGroupRecord(ctx context.Context, name string, rec *groupRecord, indexes ...string) error {
 	rec.V = recordVersion
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return &Error{Code: EInternal, Err: fmt.Errorf("encode group record: %w", err)}
-	}
-	if len(indexes) == 0 {
-		return helixError(s.helix.SetKey(ctx, s.groupKey(name), string(b)), "group "+name)
-	}
-	kv := map[string]string{s.groupKey(name): string(b)}
-	for _, k := range indexes {
-		kv[k] = name
-	}
-	return helixError(s.helix.SetKeys(ctx, kv), "group "+name)
+	return s.writeRecord(ctx, "group", name, s.groupKey(name), rec, indexes)
 }
 
 // lookupIndex reads an index key; "" means no entry.

@@ -20,16 +20,7 @@ import (
 func TestTrustFile(t *testing.T) {
 	ctx := context.Background()
 	env := p4emutest.Start(t, p4emu.Options{})
-	port := "ssl:" + env.Port
-	dir := t.TempDir()
-	trusted := filepath.Join(dir, "trusted")
-	if r := env.Run(t, nil, []string{"P4PORT=" + port, "P4TRUST=" + trusted}, "trust", "-y"); r.Exit != 0 {
-		t.Fatalf("p4 trust -y: exit %d: %s%s", r.Exit, r.Stdout, r.Stderr)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	port, trusted, empty := env.TrustFiles(t)
 	wrong := strings.Repeat("AB:", 19) + "AB"
 	tests := []struct {
 		name        string

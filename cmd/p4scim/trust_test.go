@@ -17,17 +17,8 @@ import (
 // problem that names the fix, not as credentials.
 func TestCheckSSLTrustFile(t *testing.T) {
 	emu := p4emutest.Start(t, p4emu.Options{})
-	port := "ssl:" + emu.Port
-	dir := t.TempDir()
-	trusted := filepath.Join(dir, "trusted")
-	if r := emu.Run(t, nil, []string{"P4PORT=" + port, "P4TRUST=" + trusted}, "trust", "-y"); r.Exit != 0 {
-		t.Fatalf("p4 trust -y: exit %d: %s%s", r.Exit, r.Stdout, r.Stderr)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	envFile := filepath.Join(dir, "empty.env")
+	port, trusted, empty := emu.TrustFiles(t)
+	envFile := filepath.Join(t.TempDir(), "empty.env")
 	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

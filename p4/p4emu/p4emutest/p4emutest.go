@@ -119,3 +119,21 @@ func (e *Env) Login(t testing.TB) {
 		t.Fatalf("p4 login: exit %d: %s%s", r.Exit, r.Stdout, r.Stderr)
 	}
 }
+
+// TrustFiles makes two P4TRUST files in a fresh directory for the server's
+// ssl: port: trusted holds the server (written by `p4 trust -y`), empty
+// holds nothing. It returns the ssl: port with them.
+func (e *Env) TrustFiles(t testing.TB) (port, trusted, empty string) {
+	t.Helper()
+	port = "ssl:" + e.Port
+	dir := t.TempDir()
+	trusted = filepath.Join(dir, "trusted")
+	if r := e.Run(t, nil, []string{"P4PORT=" + port, "P4TRUST=" + trusted}, "trust", "-y"); r.Exit != 0 {
+		t.Fatalf("p4 trust -y: exit %d: %s%s", r.Exit, r.Stdout, r.Stderr)
+	}
+	empty = filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return port, trusted, empty
+}
