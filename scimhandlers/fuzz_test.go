@@ -302,14 +302,7 @@ func FuzzRequestBody(f *testing.F) {
 		f.Add(uint8(s.target), s.body)
 	}
 	helix := newMemHelix()
-	svc, err := bridge.New(helix, bridge.Config{P4User: "super"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h, err := scimhandlers.New(svc, scimhandlers.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	h := memHandler(f, helix)
 	f.Fuzz(func(t *testing.T, target uint8, body string) {
 		helix.reset()
 		tg := fuzzTargets[int(target)%len(fuzzTargets)]

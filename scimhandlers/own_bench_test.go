@@ -23,7 +23,7 @@ func BenchmarkOwnTime(b *testing.B) {
 	for _, members := range []int{10, 200, 2000} {
 		b.Run(fmt.Sprintf("PatchGroupAddMember/members=%d", members), func(b *testing.B) {
 			helix := newMemHelix()
-			h := ownTimeHandler(b, helix)
+			h := memHandler(b, helix)
 			names := make([]string, 0, members)
 			for i := range members + b.N {
 				name := fmt.Sprintf("u%06d", i)
@@ -44,13 +44,13 @@ func BenchmarkOwnTime(b *testing.B) {
 		})
 	}
 	b.Run("CreateUser", func(b *testing.B) {
-		h := ownTimeHandler(b, newMemHelix())
+		h := memHandler(b, newMemHelix())
 		for i := range b.N {
 			serve(b, h, "POST", "/Users", fmt.Sprintf(`{"schemas":["`+userSchema+`"],"userName":"own%06d@example.com","name":{"givenName":"O","familyName":"T"},"emails":[{"value":"own%06d@example.com","type":"work","primary":true}]}`, i, i), http.StatusCreated)
 		}
 	})
 	b.Run("FilterUserName", func(b *testing.B) {
-		h := ownTimeHandler(b, newMemHelix())
+		h := memHandler(b, newMemHelix())
 		serve(b, h, "POST", "/Users", `{"schemas":["`+userSchema+`"],"userName":"find@example.com"}`, http.StatusCreated)
 		for range b.N {
 			serve(b, h, "GET", "/Users?filter=userName+eq+%22find@example.com%22", "", http.StatusOK)
@@ -58,7 +58,8 @@ func BenchmarkOwnTime(b *testing.B) {
 	})
 }
 
-func ownTimeHandler(b *testing.B, helix *memHelix) http.Handler {
+// memHandler is the SCIM handler on a bridge over helix.
+func memHandler(b testing.TB, helix *memHelix) http.Handler {
 	b.Helper()
 	svc, err := bridge.New(helix, bridge.Config{P4User: "super"})
 	if err != nil {
