@@ -71,6 +71,7 @@ func startDaemon(ctx context.Context, bin, dir string, env []string, listen stri
 	go func() { d.err = cmd.Wait(); close(d.exited) }()
 
 	deadline := time.Now().Add(30 * time.Second)
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
 		case <-d.exited:
@@ -80,7 +81,7 @@ func startDaemon(ctx context.Context, bin, dir string, env []string, listen stri
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		resp, err := http.Get(d.root + "/readyz")
+		resp, err := probe.Get(d.root + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
