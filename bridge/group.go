@@ -177,9 +177,6 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 		if v == "" {
 			return nil, nil, errorf(EInvalid, "A member has no value.")
 		}
-		if err := ValidateName(v); err != nil {
-			return nil, nil, errorf(EInvalid, "Member %q is not a user or group id: %v.", v, err)
-		}
 		t, _ := m["type"].(string)
 		key := strings.ToLower(t) + "\x00" + v
 		if seen[key] {
@@ -195,6 +192,13 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 	}
 	for _, w := range wants {
 		k := s.nameKey(w.value)
+		if !curUsers[k] && !curGroups[k] {
+			// A value that is not a member yet reaches p4: it must be a
+			// valid name. Members the group has are names already.
+			if err := ValidateName(w.value); err != nil {
+				return nil, nil, errorf(EInvalid, "Member %q is not a user or group id: %v.", w.value, err)
+			}
+		}
 		switch {
 		case strings.EqualFold(w.typ, MemberGroup):
 			if curGroups[k] {
@@ -305,7 +309,8 @@ func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map
 	return s.updateGroup(ctx, id, mutating(mutate))
 }
 
-// groupChange is one queued PATCH or PUT of a group.
+// groupChange is one queued PATCH or PUT of a group. next returns the new
+// document without modifying cur, which later changes of the batch see.
 type groupChange struct {
 	next func(cur map[string]any) (map[string]any, error)
 	done chan groupResult
@@ -352,11 +357,10 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 		}
 		name := st.spec.Name
 		current := s.toGroup(st).Doc
-		doc := cloneDoc(current)
-		delete(doc, "members")
+		doc := cloneWithout(current, "members")
 		users, subgroups := st.spec.Users, st.spec.Subgroups
 		for i, change := range batch {
-			next, err := change.next(cloneDoc(current))
+			next, err := change.next(current) // next never modifies its argument
 			if err == nil {
 				stripComputed(next)
 				err = validateDoc(next)
@@ -376,8 +380,7 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			}
 			users, subgroups = u, g
 			current = next
-			doc = cloneDoc(next)
-			delete(doc, "members")
+			doc = cloneWithout(next, "members")
 		}
 		displayName := strings.TrimSpace(str(doc, "displayName"))
 		oldDisplayName := ""

@@ -218,6 +218,19 @@ func randomHex(n int) string {
 }
 
 // cloneDoc deep-copies a JSON-like document so callers never share maps.
+// cloneWithout is cloneDoc without the attribute skip, which is not copied
+// at all (a group's members, thousands of objects, when only the rest is
+// wanted).
+func cloneWithout(m map[string]any, skip string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != skip {
+			out[k] = cloneValue(v)
+		}
+	}
+	return out
+}
+
 func cloneDoc(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
