@@ -43,6 +43,27 @@ func BenchmarkOwnTime(b *testing.B) {
 			}
 		})
 	}
+	for _, members := range []int{200, 2000} {
+		b.Run(fmt.Sprintf("PatchGroupRemoveMember/members=%d", members), func(b *testing.B) {
+			helix := newMemHelix()
+			h := memHandler(b, helix)
+			names := make([]string, 0, members)
+			for i := range members {
+				name := fmt.Sprintf("u%06d", i)
+				helix.addUser(name)
+				names = append(names, name)
+			}
+			helix.setGroupUsers("seedgroup", names)
+			b.ResetTimer()
+			for i := range b.N {
+				body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Remove","path":"members[value eq \"u%06d\"]"}]}`, i%members)
+				serve(b, h, "PATCH", "/Groups/seedgroup", body, http.StatusNoContent)
+				b.StopTimer()
+				helix.setGroupUsers("seedgroup", names) // the same size every time
+				b.StartTimer()
+			}
+		})
+	}
 	b.Run("CreateUser", func(b *testing.B) {
 		h := memHandler(b, newMemHelix())
 		for i := range b.N {
