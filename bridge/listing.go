@@ -1,10 +1,6 @@
 package bridge
 
-import (
-	"context"
-	"encoding/json"
-	"strings"
-)
+import "context"
 
 // Listing is a sorted list of resources whose documents are fetched and
 // built only for the part asked for: one page of a 50,000-user directory
@@ -56,21 +52,6 @@ func (l Listing[T]) Each(ctx context.Context, fn func(T)) error {
 		fn(at(i))
 	}
 	return nil
-}
-
-// hiddenRecord reports whether a raw user record marks a user a
-// deactivating DELETE hid. Records without the word "deleted" anywhere are
-// answered without decoding; the rest are decoded properly, so a userName
-// that happens to contain the word is not mistaken for the flag.
-func hiddenRecord(raw string) bool {
-	if !strings.Contains(raw, `"deleted"`) {
-		return false
-	}
-	var rec struct {
-		V       int  `json:"v"`
-		Deleted bool `json:"deleted"`
-	}
-	return json.Unmarshal([]byte(raw), &rec) == nil && rec.V != 0 && rec.Deleted
 }
 
 // keyPattern is a `p4 keys -e` pattern matching the keys of names (and

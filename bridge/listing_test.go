@@ -5,27 +5,6 @@ import (
 	"testing"
 )
 
-func TestHiddenRecord(t *testing.T) {
-	tests := []struct {
-		raw  string
-		want bool
-	}{
-		{``, false},
-		{`{"v":1,"doc":{"userName":"a"}}`, false},
-		{`{"v":1,"doc":{"userName":"a"},"deleted":true}`, true},
-		{`{"v":1,"deleted":false}`, false},
-		{`{"v":1,"doc":{"userName":"deleted","title":"\"deleted\""}}`, false}, // the word, not the flag
-		{`{"v":1,"doc":{"x":{"deleted":true}}}`, false},                       // nested, not the record's flag
-		{`{"deleted":true}`, false},                                           // not a record of ours (no version)
-		{`{"v":1,"deleted":true`, false},                                      // truncated
-	}
-	for _, tt := range tests {
-		if got := hiddenRecord(tt.raw); got != tt.want {
-			t.Errorf("hiddenRecord(%s) = %v, want %v", tt.raw, got, tt.want)
-		}
-	}
-}
-
 func TestListing(t *testing.T) {
 	var loaded [][2]int
 	built := 0

@@ -95,23 +95,18 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 // `key -m`, and removes (best effort) the index keys of old it no longer
 // implies. old is nil for a user the bridge never wrote.
 func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
-	rec.V = recordVersion
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return &Error{Code: EInternal, Err: fmt.Errorf("encode user record: %w", err)}
-	}
-	kv := map[string]string{s.userKey(name): string(b)}
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
 		stale[k] = true
 	}
+	var added []string
 	for _, k := range s.userIndexKeys(rec) {
 		if old == nil || !stale[k] || old.Deleted {
-			kv[k] = name
+			added = append(added, k)
 		}
 		delete(stale, k)
 	}
-	if err := helixError(s.helix.SetKeys(ctx, kv), "user "+name); err != nil {
+	if err := s.writeUserRecord(ctx, name, rec, added...); err != nil {
 		return err
 	}
 	for k := range stale {
@@ -148,7 +143,7 @@ func decodeUserRecord(raw string) (*userRecord, error) {
 }
 
 // writeUserRecord writes a user's record and, in the same command, the
-// marker keys given (each pointing at name).
+// index or marker keys given (each pointing at name).
 func (s *Service) writeUserRecord(ctx context.Context, name string, rec *userRecord, markers ...string) error {
 	rec.V = recordVersion
 	return s.writeRecord(ctx, "user", name, s.userKey(name), rec, markers)
@@ -217,7 +212,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// cloneDoc deep-copies a JSON-like document so callers never share maps.
 // cloneWithout is cloneDoc without the attribute skip, which is not copied
 // at all (a group's members, thousands of objects, when only the rest is
 // wanted).
@@ -231,6 +225,7 @@ func cloneWithout(m map[string]any, skip string) map[string]any {
 	return out
 }
 
+// cloneDoc deep-copies a JSON-like document so callers never share maps.
 func cloneDoc(m map[string]any) map[string]any {
 	if m == nil {
 		return nil

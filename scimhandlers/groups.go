@@ -67,13 +67,9 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	var match func(bridge.Group) bool
-	if expr != nil {
-		match = func(g bridge.Group) bool {
-			return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
-		}
-	}
-	p, err := page(r, params, candidates, match, groupResource)
+	p, err := page(r, params, candidates, matching(expr, func(g bridge.Group) bool {
+		return scimfilter.Match(expr, filterView(g.ID, g.Doc, g.Created, g.Modified), h.schema)
+	}), groupResource)
 	if err != nil {
 		return scim.Page{}, scimError(ctx, h.log, err)
 	}

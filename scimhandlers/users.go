@@ -10,6 +10,7 @@ import (
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/scimhandlers/scimfilter"
 	"github.com/p4scim/p4scim/scimhandlers/scimpatch"
+	"github.com/scim2/filter-parser/v2"
 )
 
 // usersHandler serves /Users.
@@ -82,13 +83,9 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 			return scim.Page{}, scimError(ctx, h.log, err)
 		}
 	}
-	var match func(bridge.User) bool
-	if expr != nil {
-		match = func(u bridge.User) bool {
-			return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
-		}
-	}
-	p, err := page(r, params, candidates, match, userResource)
+	p, err := page(r, params, candidates, matching(expr, func(u bridge.User) bool {
+		return scimfilter.Match(expr, filterView(u.ID, u.Doc, u.Created, u.Modified), h.schema, h.extensions...)
+	}), userResource)
 	if err != nil {
 		return scim.Page{}, scimError(ctx, h.log, err)
 	}
@@ -129,6 +126,15 @@ func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 
 func userResource(u bridge.User, r *http.Request) scim.Resource {
 	return toResource(u.ID, u.Doc, u.Created, u.Modified, r)
+}
+
+// matching is page's filter test: nil when the request has no filter, so
+// that page builds only the resources it returns.
+func matching[T any](expr filter.Expression, test func(T) bool) func(T) bool {
+	if expr == nil {
+		return nil
+	}
+	return test
 }
 
 // page keeps the candidates that match and returns the requested page of

@@ -13,8 +13,8 @@ import (
 )
 
 // tokenFileCheckEvery is how often, at most, a request makes the daemon
-// look at BEARER_TOKEN_FILE. A variable for tests.
-var tokenFileCheckEvery = 5 * time.Second
+// look at BEARER_TOKEN_FILE.
+const tokenFileCheckEvery = 5 * time.Second
 
 // tokenReloader picks up a changed BEARER_TOKEN_FILE without a restart, as
 // HAS does (it re-reads the file per request): on a request, at most once
