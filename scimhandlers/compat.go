@@ -176,10 +176,10 @@ func wrapManager(raw []byte, patch bool) ([]byte, bool) {
 // the library would silently drop, or an attempt to exhaust the parser.
 const maxJSONDepth = 32
 
-// withJSONDepth refuses request bodies nested deeper than maxJSONDepth,
+// withBodyChecks refuses request bodies nested deeper than maxJSONDepth,
 // bodies that name one attribute twice (the library would keep one of them
 // silently), and resource bodies whose schemas lack the resource's own.
-func withJSONDepth(next http.Handler) http.Handler {
+func withBodyChecks(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || (r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
 			next.ServeHTTP(w, r)

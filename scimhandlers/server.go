@@ -102,7 +102,7 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 	h = withFilter(h)
 	h = withManagerObject(h)
 	h = withListCount(h)
-	h = withJSONDepth(h)
+	h = withBodyChecks(h)
 	h = withMediaType(h)
 	h = withOverride(h)
 	h = withAudit(h, opts.TokenName)
