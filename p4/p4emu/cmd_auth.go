@@ -31,7 +31,7 @@ func cmdLogin(c *cmdCtx) {
 		if !s.authenticateLocked(c, true) {
 			return
 		}
-		if !s.supers[s.norm(c.req.User)] {
+		if s.userMaxLocked(c.req.User) != "super" {
 			c.out.fail(genProtect, "You don't have permission for this operation.")
 			return
 		}
@@ -84,7 +84,7 @@ func loginStatus(c *cmdCtx, target string) {
 		if !s.authenticateLocked(c, true) {
 			return
 		}
-		if !s.supers[s.norm(c.req.User)] {
+		if s.userMaxLocked(c.req.User) != "super" {
 			c.out.fail(genProtect, "You don't have permission for this operation.")
 			return
 		}

@@ -68,57 +68,7 @@ func pad2(n int) string {
 // cmdHelp answers `help` with a short pointer; the emulator has no manual.
 func cmdHelp(c *cmdCtx) {
 	c.out.info("p4emu: a Helix Core emulator for p4scim tests.")
-	c.out.infoLevel(0, "Commands: info login logout passwd users user renameuser group groups key keys protects trust tickets help")
-}
-
-// cmdProtects: `protects [-m] [-u user]` (§5.2). Protections are a set of
-// super users; everyone else gets write on //...
-func cmdProtects(c *cmdCtx) {
-	s := c.s
-	f, ok := parseFlags(c, c.req.Args, "maAHS", "ughs")
-	if !ok {
-		return
-	}
-	who := c.req.User
-	if f.has("u") || f.has("g") || f.has("a") {
-		if !c.requireSuper() {
-			return
-		}
-		who = f.vals["u"]
-	}
-	if f.has("m") {
-		perm := "write"
-		if s.supers[s.norm(who)] {
-			perm = "super"
-		}
-		if c.req.Mode.tagged() {
-			c.out.stat(field("permMax", perm))
-		} else {
-			c.out.info("%s", perm)
-		}
-		return
-	}
-	line := 1
-	emit := func(perm, user string) {
-		if c.req.Mode.tagged() {
-			c.out.stat(field("line", strconv.Itoa(line)), field("perm", perm), field("user", user),
-				field("host", "*"), field("depotFile", "//..."))
-		} else {
-			c.out.info("%s user %s * //...", perm, user)
-		}
-		line++
-	}
-	emit("write", "*")
-	for _, k := range sortedKeys(s.supers) {
-		if f.has("u") && !s.sameName(k, who) && who != "" {
-			continue
-		}
-		name := k
-		if u, ok := s.users[k]; ok {
-			name = u.Name
-		}
-		emit("super", name)
-	}
+	c.out.infoLevel(0, "Commands: info login logout passwd users user renameuser group groups key keys protects configure trust tickets help")
 }
 
 // mayUseKeys: 'p4 key' requires review access; in the emulator's

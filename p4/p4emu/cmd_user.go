@@ -318,7 +318,7 @@ func userDelete(c *cmdCtx, f cmdFlags) {
 				delete(s.groups, k)
 			}
 		}
-		delete(s.supers, s.norm(name))
+		s.removeFromProtectionsLocked(name)
 	}
 	delete(s.users, s.norm(name))
 	s.revokeTicketsLocked(name)
@@ -367,10 +367,7 @@ func cmdRenameUser(c *cmdCtx) {
 			slices.Sort(*l)
 		}
 	}
-	if s.supers[s.norm(from)] {
-		delete(s.supers, s.norm(from))
-		s.supers[s.norm(to)] = true
-	}
+	s.renameInProtectionsLocked(from, to)
 	for _, t := range s.tickets {
 		if t.user == s.norm(from) {
 			t.user = s.norm(to)

@@ -47,8 +47,18 @@
 //   - `users NAME...` warns once per argument that matched nothing.
 //   - `users` runs without a login (run.users.authorize=0); every other
 //     command except info, login, help and trust needs one.
-//   - Protections are a set of super users; everyone else has write, so
-//     `key`/`keys` (review access) are super-only.
+//   - Protections are a table of lines (ProtectLine: level, user or group,
+//     host, path, exclusion), initially `write user *` and `super user
+//     <SuperUser>`. A group line applies to the group's Users and, through
+//     Subgroups, to the members of every group nested in it. `protects -m`
+//     is the highest level of the lines that apply, exclusions ignored (as
+//     the manual says); a name no line covers gets "none". `protects -g G`
+//     counts the lines of the groups G is a subgroup of. Hosts and paths
+//     are listed, never matched. `key`/`keys` (review access) stay
+//     super-only.
+//   - `configure show NAME` reports security, dm.password.minlength (from
+//     Options) and the §5.6 configurables (SetConfigurable, else their
+//     documented default, Type "default").
 //   - Plain-mode `-o` forms end with the extra newline OutputInfo adds.
 //   - The untrusted-ssl error is a normal error message (3/38), so under -G
 //     it is an error dict on stdout, not client text on stderr.

@@ -40,6 +40,7 @@ func (s *Server) handlers() map[string]handler {
 		"key":        {run: cmdKey},
 		"keys":       {run: cmdKeys},
 		"protects":   {run: cmdProtects},
+		"configure":  {run: cmdConfigure},
 	}
 }
 
@@ -57,7 +58,7 @@ func (s *Server) execute(req request, peer string) response {
 	c := &cmdCtx{s: s, req: req, out: &o, peer: peer, resp: &resp, stdin: splitLines(req.Stdin)}
 	c.authed = s.authenticateLocked(c, !h.noAuth)
 	if c.authed || h.noAuth {
-		c.super = c.authed && s.supers[s.norm(req.User)]
+		c.super = c.authed && s.userMaxLocked(req.User) == "super"
 		if c.authed {
 			if u, ok := s.users[s.norm(req.User)]; ok {
 				u.Access = s.now()
@@ -225,7 +226,8 @@ var usages = map[string]string{
 	"key":        "key [ -d -i -v ] name [ value ]",
 	"keys":       "keys [ -e nameFilter -m max ]",
 	"renameuser": "renameuser [ -f ] --from=oldUser --to=newUser",
-	"protects":   "protects [ -a | -g group | -u user ] [ -h host ] [ -m ] [ file ... ]",
+	"configure":  "configure show variable",
+	"protects":   "protects [-s spec] [ -a | -g group | -u user ] [ -h host | -H ] [-S | -A] [ -m ] [ file ... ]",
 }
 
 // formatDate is the spec date format (§2.1).

@@ -17,8 +17,12 @@ type Server struct {
 	groups  map[string]*Group
 	keys    map[string]string
 	tickets map[string]*ticket
-	supers  map[string]bool
-	started time.Time
+	// protections is the protections table, in order (§5.5).
+	protections []ProtectLine
+	// configurables holds what `configure show` reports beyond security
+	// (§5.6); unset names show their documented default.
+	configurables map[string]string
+	started       time.Time
 
 	netMu   sync.Mutex // guards the listener state below
 	addr    string
@@ -70,19 +74,19 @@ func New(opts Options) *Server {
 		opts.Fingerprint = randomFingerprint()
 	}
 	s := &Server{
-		opts:    opts,
-		users:   map[string]*userRec{},
-		groups:  map[string]*Group{},
-		keys:    map[string]string{},
-		tickets: map[string]*ticket{},
-		supers:  map[string]bool{},
-		conns:   map[net.Conn]struct{}{},
-		faults:  map[string]Fault{},
-		closed:  make(chan struct{}),
+		opts:          opts,
+		users:         map[string]*userRec{},
+		groups:        map[string]*Group{},
+		keys:          map[string]string{},
+		tickets:       map[string]*ticket{},
+		configurables: map[string]string{},
+		conns:         map[net.Conn]struct{}{},
+		faults:        map[string]Fault{},
+		closed:        make(chan struct{}),
 	}
 	s.started = s.now()
 	s.createUserLocked(User{Name: opts.SuperUser}, opts.SuperPassword)
-	s.supers[s.norm(opts.SuperUser)] = true
+	s.protections = defaultProtections(opts.SuperUser)
 	return s
 }
 

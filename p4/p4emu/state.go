@@ -229,25 +229,6 @@ func (s *Server) CheckPassword(user, password string) bool {
 	return ok && u.password == password
 }
 
-// SetSuper grants or revokes super access (the emulator's protections
-// table is a set of super users; everyone else has write).
-func (s *Server) SetSuper(user string, super bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if super {
-		s.supers[s.norm(user)] = true
-	} else {
-		delete(s.supers, s.norm(user))
-	}
-}
-
-// IsSuper reports whether user has super access.
-func (s *Server) IsSuper(user string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.supers[s.norm(user)]
-}
-
 // Group returns one group.
 func (s *Server) Group(name string) (Group, bool) {
 	s.mu.Lock()
