@@ -85,6 +85,9 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			return helixError(err, "group "+name)
 		}
 		_ = cur
+		if err := s.checkGroupWritable(ctx, name); err != nil {
+			return err
+		}
 		spec := p4.Group{Name: name, Owners: []string{s.cfg.P4User}}
 		if hasMembers {
 			spec.Users, spec.Subgroups, err = s.resolveMembers(ctx, members, nil, name)
@@ -382,6 +385,12 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			current = next
 			doc = cloneWithout(next, "members")
 		}
+		users = s.keepBridgeUser(st.spec.Users, users)
+		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {
+			if err := s.checkGroupWritable(ctx, name); err != nil {
+				return err
+			}
+		}
 		displayName := strings.TrimSpace(str(doc, "displayName"))
 		oldDisplayName := ""
 		rec := st.rec
@@ -494,6 +503,9 @@ func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 	return s.withLock(ctx, id, func(ctx context.Context) error {
 		st, err := s.readGroup(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkGroupWritable(ctx, st.spec.Name); err != nil {
 			return err
 		}
 		if err := s.helix.DeleteGroup(ctx, st.spec.Name); err != nil && !errors.Is(err, p4.ErrNotFound) {

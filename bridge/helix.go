@@ -34,6 +34,12 @@ type Helix interface {
 	Keys(ctx context.Context, pattern string, keep func(name string) bool) (map[string]string, error)
 	CompareAndSetKey(ctx context.Context, name, from, to string) error
 	IncrementKey(ctx context.Context, name string) (int64, error)
+
+	// UserMaxAccess and GroupMaxAccess are the highest protections level
+	// of a user (groups and subgroups included) or of a group's members
+	// (`protects -u/-g NAME -m`); privilege.go gates writes on them.
+	UserMaxAccess(ctx context.Context, user string) (p4.Access, error)
+	GroupMaxAccess(ctx context.Context, group string) (p4.Access, error)
 }
 
 // helixError turns a p4 error into an application error with a message an

@@ -33,6 +33,10 @@ type Config struct {
 	DenyGroup           string   // deactivated users are added to this group; "" = none
 	Delete              DeletePolicy
 	Protected           []string      // users never changed through SCIM (P4User is always protected)
+	ProtectedGroups     []string      // groups whose members and existence are never changed through SCIM
+	// AllowPrivilegedUsers lets SCIM change users the protections table
+	// gives admin or super (privilege.go); off, they are refused with 403.
+	AllowPrivilegedUsers bool
 	LockTTL             time.Duration // a cross-replica lock older than this is taken over; default 30s
 	LockWait            time.Duration // how long a write waits for a busy lock; default 20s
 	ReplicaID           string        // identifies this process in lock holders; default random
@@ -140,19 +144,4 @@ func (s *Service) nameSet(names []string) map[string]bool {
 		set[s.nameKey(n)] = true
 	}
 	return set
-}
-
-// isProtected says whether a Helix Core user must never be changed through
-// SCIM: the bridge's own user, the configured list, and service or operator
-// users (they are not people).
-func (s *Service) isProtected(name, userType string) bool {
-	if s.sameName(name, s.cfg.P4User) {
-		return true
-	}
-	for _, p := range s.cfg.Protected {
-		if s.sameName(name, p) {
-			return true
-		}
-	}
-	return userType == "service" || userType == "operator"
 }

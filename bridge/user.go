@@ -70,15 +70,15 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 	if err != nil {
 		return User{}, helixError(err, "user "+name)
 	}
+	if err := s.checkUserWritable(ctx, claimedUser(existing, name)); err != nil {
+		return User{}, err
+	}
 	now := s.cfg.Now().UTC()
 	rec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: now, Modified: now}
 	if len(existing) > 0 {
 		// The Helix Core user exists: only a user the bridge itself hid with
 		// a deactivating DELETE may be provisioned again.
 		u := existing[0]
-		if s.isProtected(u.Name, u.Type) {
-			return User{}, errorf(EConflict, "userName %q maps to the protected Helix Core user %q.", userName, u.Name)
-		}
 		old, err := s.readUserRecord(ctx, u.Name)
 		if err != nil {
 			return User{}, err
@@ -308,8 +308,8 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 	if err != nil {
 		return User{}, err
 	}
-	if s.isProtected(st.spec.Name, st.spec.Type) {
-		return User{}, protectedError(st.spec.Name)
+	if err := s.checkUserWritable(ctx, st.spec); err != nil {
+		return User{}, err
 	}
 	cur := s.toUser(st).Doc
 	doc, err := next(cloneDoc(cur))
@@ -321,11 +321,6 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 		return User{}, err
 	}
 	return s.applyUser(ctx, st, doc, password, hasPassword)
-}
-
-func protectedError(name string) error {
-	return errorf(EForbidden, "Helix Core user %q is protected (the bridge's own user, a service or operator user, "+
-		"or listed in PROTECTED_USERS); p4scim never changes it.", name)
 }
 
 // applyUser writes the difference between the current state and doc.
@@ -501,8 +496,8 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	name := st.spec.Name
-	if s.isProtected(name, st.spec.Type) {
-		return protectedError(name)
+	if err := s.checkUserWritable(ctx, st.spec); err != nil {
+		return err
 	}
 	rec := st.rec
 	if rec == nil {

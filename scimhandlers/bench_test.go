@@ -36,10 +36,10 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 	seq := 0
 	next := func() string { seq++; return fmt.Sprintf("bench%06d", seq) }
 	return []operation{
-		{"CreateUser", 201, 4, func() (string, string, any) {
+		{"CreateUser", 201, 5, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com"}
 		}},
-		{"CreateUserWithPassword", 201, 5, func() (string, string, any) {
+		{"CreateUserWithPassword", 201, 6, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com", "password": "Passw0rd-1"}
 		}},
 		{"GetUser", 200, 2, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
@@ -56,33 +56,33 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 			return "GET", "/Users?" + filterQuery(`emails[type eq "work"].value eq "seed05@example.com"`), nil
 		}},
 		{"ListPage", 200, 3, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
-		{"PutUser", 200, 4, func() (string, string, any) {
+		{"PutUser", 200, 5, func() (string, string, any) {
 			// The whole profile again, as an IdP sends it, with a new displayName.
 			return "PUT", "/Users/seed03", map[string]any{"schemas": []string{userSchema}, "userName": "seed03@example.com", "displayName": next(),
 				"externalId": "ext-seed03", "emails": []any{map[string]any{"value": "seed03@example.com", "type": "work", "primary": true}}}
 		}},
-		{"PatchUserDeactivate", 200, 5, func() (string, string, any) {
+		{"PatchUserDeactivate", 200, 6, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "PATCH", "/Users/" + id, patch(map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 		}},
-		{"DeleteUser", 204, 7, func() (string, string, any) {
+		{"DeleteUser", 204, 8, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "DELETE", "/Users/" + id, nil
 		}},
-		{"CreateGroup", 201, 7, func() (string, string, any) {
+		{"CreateGroup", 201, 8, func() (string, string, any) {
 			return "POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": next() + " group"}
 		}},
 		{"FilterDisplayName", 200, 3, func() (string, string, any) {
 			return "GET", "/Groups?" + filterQuery(`displayName eq "bench group"`), nil
 		}},
-		{"PatchGroupAddMember", 204, 6, func() (string, string, any) {
+		{"PatchGroupAddMember", 204, 7, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "PATCH", "/Groups/" + gid, patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": id}}})
 		}},
-		{"PatchGroupRemoveMember", 204, 5, func() (string, string, any) {
+		{"PatchGroupRemoveMember", 204, 6, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			st.Do("PATCH", "/Groups/"+gid, patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": id}}})).Must(b, 204)

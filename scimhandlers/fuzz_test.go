@@ -333,3 +333,19 @@ func FuzzRequestBody(f *testing.F) {
 		}
 	})
 }
+
+// UserMaxAccess: the fuzzed directory grants no one more than write.
+func (h *memHelix) UserMaxAccess(_ context.Context, user string) (p4.Access, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.name("protects -u", user)
+	return p4.AccessWrite, nil
+}
+
+// GroupMaxAccess: no group line in the fuzzed directory.
+func (h *memHelix) GroupMaxAccess(_ context.Context, group string) (p4.Access, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.name("protects -g", group)
+	return p4.AccessNone, nil
+}

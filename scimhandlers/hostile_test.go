@@ -196,7 +196,7 @@ func TestHostileInput(t *testing.T) {
 func TestHostileInputMapped(t *testing.T) {
 	st := stacktest.Start(t, stacktest.Options{})
 	flags := map[string]bool{"-G": true, "-p": true, "-u": true, "-i": true, "-f": true, "-o": true, "-d": true,
-		"-m": true, "-a": true, "-e": true, "-F": true, "-t": true}
+		"-m": true, "-a": true, "-e": true, "-F": true, "-t": true, "-g": true}
 	tests := []struct {
 		name, path string
 		body       map[string]any
