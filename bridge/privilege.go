@@ -26,13 +26,13 @@ import (
 type privilegeReason int
 
 const (
-	notPrivileged  privilegeReason = iota
-	bridgeUser                     // the bridge's own P4USER
-	listedUser                     // PROTECTED_USERS
-	nonPersonUser                  // a service or operator user
-	grantedUser                    // admin or super in the protections table
-	listedGroup                    // PROTECTED_GROUPS
-	grantedGroup                   // its members get admin or super
+	notPrivileged privilegeReason = iota
+	bridgeUser                    // the bridge's own P4USER
+	listedUser                    // PROTECTED_USERS
+	nonPersonUser                 // a service or operator user
+	grantedUser                   // admin or super in the protections table
+	listedGroup                   // PROTECTED_GROUPS
+	grantedGroup                  // its members get admin or super
 )
 
 // privilege is the decision for one user or group, made once per write.
