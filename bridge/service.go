@@ -32,22 +32,25 @@ type Config struct {
 	DisablePasswordSync bool     // ignore SCIM passwords instead of setting them with p4 passwd
 	DenyGroup           string   // deactivated users are added to this group; "" = none
 	Delete              DeletePolicy
-	Protected           []string // users never changed through SCIM (P4User is always protected)
-	ProtectedGroups     []string // groups whose members and existence are never changed through SCIM
-	// AllowPrivilegedUsers lets SCIM change users the protections table
-	// gives admin or super (privilege.go); off, they are refused with 403.
-	AllowPrivilegedUsers bool
-	LockTTL              time.Duration // a cross-replica lock older than this is taken over; default 30s
-	LockWait             time.Duration // how long a write waits for a busy lock; default 20s
-	ReplicaID            string        // identifies this process in lock holders; default random
-	CaseSensitive        bool          // Helix Core compares names case-sensitively (p4 info caseHandling)
-	Logger               *slog.Logger
-	Now                  func() time.Time
-	RandomPassword       func() string // for deactivation; default crypto/rand
+	Protected           []string      // users never changed through SCIM (P4User is always protected)
+	LockTTL             time.Duration // a cross-replica lock older than this is taken over; default 30s
+	LockWait            time.Duration // how long a write waits for a busy lock; default 20s
+	ReplicaID           string        // identifies this process in lock holders; default random
+	CaseSensitive       bool          // Helix Core compares names case-sensitively (p4 info caseHandling)
+	Logger              *slog.Logger
+	Now                 func() time.Time
+	RandomPassword      func() string // for deactivation; default crypto/rand
 	// OnChange, if set, is told of every change made in Helix Core:
 	// resource "user", "group" or "member", an action such as "created",
 	// and a count. A metrics hook.
 	OnChange func(resource, action string, n int)
+
+	// ProtectedGroups are groups whose members and existence are never
+	// changed through SCIM (privilege.go).
+	ProtectedGroups []string
+	// AllowPrivilegedUsers lets SCIM change users the protections table
+	// gives admin or super (privilege.go); off, they are refused with 403.
+	AllowPrivilegedUsers bool
 }
 
 func (c *Config) setDefaults() error {

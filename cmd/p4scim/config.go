@@ -113,6 +113,10 @@ type Config struct {
 	DeprovisionGroup  string
 	DeletePolicy      string // delete | deactivate
 	ProtectedUsers    []string
+	ProtectedGroups   []string
+	// AllowPrivilegedUsers hands users with admin or super in the
+	// protections table to the IdP; off by default.
+	AllowPrivilegedUsers bool
 
 	// Logging
 	LogLevel  slog.Level
@@ -220,6 +224,8 @@ func configSettings() []configSetting {
 		{name: "DEPROVISION_GROUP", group: "Provisioning policy", help: "group deactivated users are moved into (deny it in protections); empty = none"},
 		{name: "DELETE_POLICY", group: "Provisioning policy", def: "delete", help: "what SCIM DELETE does: delete | deactivate"},
 		{name: "PROTECTED_USERS", group: "Provisioning policy", help: "users never changed through SCIM, comma-separated (P4USER always is)"},
+		{name: "PROTECTED_GROUPS", group: "Provisioning policy", help: "groups whose members are never changed and that are never deleted through SCIM, comma-separated (groups the protections give admin or super always are)"},
+		{name: "ALLOW_PRIVILEGED_USERS", group: "Provisioning policy", def: "false", boolean: true, help: "let SCIM change users the protections table gives admin or super (password, active, profile, delete); check reports it"},
 
 		{name: "LOG_LEVEL", group: "Logging", def: "info", help: "debug | info | warn | error"},
 		{name: "LOG_FORMAT", group: "Logging", def: "json", help: "json | text"},
@@ -1066,7 +1072,23 @@ func (c *Config) parsePolicy(p *configParser) {
 		}
 		c.ProtectedUsers = append(c.ProtectedUsers, u)
 	}
+	for _, g := range cfgList(p.str("PROTECTED_GROUPS")) {
+		if why := helixNameProblem(g); why != "" {
+			p.fail("PROTECTED_GROUPS", "%q %s; list Helix Core group names, comma-separated", g, why)
+			continue
+		}
+		c.ProtectedGroups = append(c.ProtectedGroups, g)
+	}
+	c.AllowPrivilegedUsers = p.boolean("ALLOW_PRIVILEGED_USERS")
+	if c.AllowPrivilegedUsers {
+		c.Warnings = append(c.Warnings, allowPrivilegedWarning)
+	}
 }
+
+// allowPrivilegedWarning is what the start-up log and check say while
+// ALLOW_PRIVILEGED_USERS is on.
+const allowPrivilegedWarning = "ALLOW_PRIVILEGED_USERS is on: a SCIM token can change the password of Helix Core admin and super users; " +
+	"set ALLOW_PRIVILEGED_USERS=false unless the IdP is meant to manage them"
 
 // helixNameProblem applies Helix Core's identifier rules (p4-cli.md §2.5)
 // to a configured name, or returns "".
@@ -1182,7 +1204,7 @@ func (c Config) P4Config() p4.Config {
 // BridgeConfig returns the provisioning policy. P4User, CaseSensitive,
 // Logger and the other run-time fields are left to the caller.
 func (c Config) BridgeConfig() bridge.Config {
-	return bridge.Config{
+	b := bridge.Config{
 		P4User:              c.P4User,
 		KeyPrefix:           c.KeyPrefix,
 		UserNameRule:        bridge.NameRule(c.UsernameRule),
@@ -1194,4 +1216,7 @@ func (c Config) BridgeConfig() bridge.Config {
 		Delete:              bridge.DeletePolicy(c.DeletePolicy),
 		Protected:           slices.Clone(c.ProtectedUsers),
 	}
+	b.ProtectedGroups = slices.Clone(c.ProtectedGroups)
+	b.AllowPrivilegedUsers = c.AllowPrivilegedUsers
+	return b
 }

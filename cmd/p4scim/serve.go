@@ -319,11 +319,7 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 		if !ok {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(out, "%s %s", mark, what)
-		if detail != "" {
-			fmt.Fprintf(out, ": %s", detail)
-		}
-		fmt.Fprintln(out)
+		checkLine(out, mark, what, detail)
 	}
 	if err != nil {
 		line(false, "configuration", err.Error())
@@ -360,6 +356,7 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 		return false, nil
 	}
 	line(true, a.p4.User+" has super access", "")
+	checkExposure(ctx, a.client, s.AllowPrivilegedUsers, out)
 	key := s.KeyPrefix + "check." + randomHex(4)
 	if err := a.client.SetKey(ctx, key, "1"); err != nil {
 		line(false, "keys writable", fixFor(err))

@@ -263,7 +263,7 @@ func TestCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"check", "--env-file", envFile}, env, &out, &out); code != 0 {
 		t.Fatalf("check against a running server: exit %d\n%s", code, out.String())
 	}
-	if strings.Count(out.String(), "ok ") != 5 || strings.Contains(out.String(), "FAIL") {
+	if strings.Count(out.String(), "ok ") != 7 || strings.Contains(out.String(), "FAIL") {
 		t.Fatalf("check output:\n%s", out.String())
 	}
 	if err := emu.Server.Stop(); err != nil {
