@@ -240,7 +240,9 @@ func TestPrivilegeGrantHonouredNextWrite(t *testing.T) {
 	st := privilegedDirectory(t, bridge.Config{})
 	emu := st.Emu.Server
 	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "ivy@example.com", "password": "Ivy-Original-1"}).Must(t, 201)
-	pw := func(p string) any { return patch(map[string]any{"op": "replace", "value": map[string]any{"password": p}}) }
+	pw := func(p string) any {
+		return patch(map[string]any{"op": "replace", "value": map[string]any{"password": p}})
+	}
 	st.Do("PATCH", "/Users/ivy", pw("Ivy-Second-1")).Must(t, 200)
 	// ivy joins p4admins by hand: super through a group.
 	g, _ := emu.Group("p4admins")
