@@ -274,3 +274,41 @@ func TestAllowPrivilegedUsers(t *testing.T) {
 	st.Do("PATCH", "/Groups/p4admins", patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": "bob"}}})).Must(t, 403)
 	st.Do("DELETE", "/Groups/p4admins", nil).Must(t, 403)
 }
+
+// TestPrivilegeCheckFailsClosed: when the protections cannot be read, no
+// write is made: each write path answers 503 and Helix Core is unchanged.
+func TestPrivilegeCheckFailsClosed(t *testing.T) {
+	st := privilegedDirectory(t, bridge.Config{})
+	emu := st.Emu.Server
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "ivy@example.com", "password": "Ivy-Original-1"}).Must(t, 201)
+	emu.SetFault("protects", p4emu.Fault{Drop: true})
+	member := []any{map[string]any{"value": "bob"}}
+	for _, a := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"user password", "PATCH", "/Users/ivy", patch(map[string]any{"op": "replace", "value": map[string]any{"password": newPassword}})},
+		{"user delete", "DELETE", "/Users/ivy", nil},
+		{"user create", "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "jo@example.com"}},
+		{"group member add", "PATCH", "/Groups/devs", patch(map[string]any{"op": "add", "path": "members", "value": member})},
+		{"group delete", "DELETE", "/Groups/devs", nil},
+		{"group create", "POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "newgroup"}},
+	} {
+		r := st.Do(a.method, a.path, a.body)
+		if r.Status != 503 {
+			t.Errorf("%s: status %d, want 503; body %s", a.name, r.Status, r.Body)
+		}
+	}
+	if !emu.CheckPassword("ivy", "Ivy-Original-1") {
+		t.Error("ivy's password changed without a privilege check")
+	}
+	if _, ok := emu.User("jo"); ok {
+		t.Error("jo created without a privilege check")
+	}
+	if g, ok := emu.Group("devs"); !ok || slices.Contains(g.Users, "bob") {
+		t.Errorf("devs changed without a privilege check: %+v", g)
+	}
+	if _, ok := emu.Group("newgroup"); ok {
+		t.Error("newgroup created without a privilege check")
+	}
+}
