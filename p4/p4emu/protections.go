@@ -172,14 +172,6 @@ func (s *Server) userMaxLocked(user string) string {
 	return s.maxOfLocked(user, s.groupsOfUserLocked(user))
 }
 
-// groupMaxLocked: the lines that apply to a group are its own and those
-// of every group it is a subgroup of, since its members are members of
-// those too [INF: the manual says only "lines that apply to the named
-// group"]. The group need not exist: p4d keeps lines for deleted groups.
-func (s *Server) groupMaxLocked(group string) string {
-	return s.maxOfLocked("", s.supergroupsLocked([]string{s.norm(group)}))
-}
-
 // cmdProtects: `protects [-a | -g group | -u user] [-h host] [-m]` (§5.2).
 // -a, -g and -u need super (p4 protects manual). Host filters and file
 // arguments are accepted and ignored: every line is on //... from * in the
@@ -202,6 +194,11 @@ func cmdProtects(c *cmdCtx) {
 	case f.has("u"):
 		user = f.vals["u"]
 	case f.has("g"):
+		// The lines that apply to a group are its own and those of every
+		// group it is a subgroup of, since its members are members of
+		// those too [INF: the manual says only "lines that apply to the
+		// named group"]. The group need not exist: p4d keeps the lines of
+		// a deleted group.
 		user, groups = "", s.supergroupsLocked([]string{s.norm(f.vals["g"])})
 	}
 	if groups == nil && !f.has("a") {
