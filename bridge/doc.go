@@ -35,6 +35,12 @@
 // last wrote, so a GET shows the IdP's own text until an admin changes the
 // spec in Helix Core, and then shows the admin's value.
 //
+// Privilege. No SCIM write changes a user or group that controls Helix
+// Core: P4USER, service and operator users, PROTECTED_USERS and users the
+// protections give admin or super; groups that give admin or super (their
+// subgroups included) and PROTECTED_GROUPS. privilege.go decides, with one
+// `protects -m` per write and none per read.
+//
 // Ordering. Creates write the record and index keys before the spec, so a
 // retry after any failure finds its own claim and finishes the job instead
 // of answering a different error (DESIGN §10).

@@ -29,5 +29,6 @@
 // renameuser --from --to; passwd NAME; logout -a NAME; groups -v NAME;
 // group -o NAME; groups; group -i; group -d NAME; key NAME [VALUE];
 // key -d NAME; key -i NAME; key --from --to NAME; keys -e PATTERN;
-// protects -m; trust -i FP / trust -f -y.
+// protects -m; protects -u USER -m; protects -g GROUP -m;
+// configure show NAME; trust -i FP / trust -f -y.
 package p4
