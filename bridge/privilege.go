@@ -103,7 +103,11 @@ func (s *Service) checkUserWritable(ctx context.Context, u p4.User) error {
 	case listedUser:
 		why = "is listed in PROTECTED_USERS; remove it from PROTECTED_USERS to let the IdP manage it"
 	case nonPersonUser:
-		why = fmt.Sprintf("is a %s user, not a person; no setting lets SCIM change service or operator users", p.kind)
+		article := "a"
+		if p.kind == "operator" {
+			article = "an"
+		}
+		why = fmt.Sprintf("is %s %s user, not a person; no setting lets SCIM change service or operator users", article, p.kind)
 	case grantedUser:
 		why = fmt.Sprintf("has %s access in the Helix Core protections table (directly or through a group); "+
 			"set ALLOW_PRIVILEGED_USERS=true to let the IdP manage admin and super users, or lower the grant with p4 protect", p.level)
