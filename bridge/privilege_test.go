@@ -38,17 +38,23 @@ func TestStaticPrivilege(t *testing.T) {
 			want:  bridge.EForbidden, because: "is an operator user",
 		},
 		{
-			name:  "PROTECTED_USERS before the user exists",
-			cfg:   bridge.Config{Protected: []string{"build"}},
-			write: func(svc *bridge.Service) error { _, err := svc.CreateUser(ctx, map[string]any{"userName": "build@example.com"}); return err },
-			want:  bridge.EForbidden, because: "remove it from PROTECTED_USERS",
+			name: "PROTECTED_USERS before the user exists",
+			cfg:  bridge.Config{Protected: []string{"build"}},
+			write: func(svc *bridge.Service) error {
+				_, err := svc.CreateUser(ctx, map[string]any{"userName": "build@example.com"})
+				return err
+			},
+			want: bridge.EForbidden, because: "remove it from PROTECTED_USERS",
 		},
 		{
 			// A user about to be created is no service user yet, whatever
 			// NEW_USER_TYPE will make it.
-			name:  "create with NEW_USER_TYPE=service",
-			cfg:   bridge.Config{NewUserType: "service"},
-			write: func(svc *bridge.Service) error { _, err := svc.CreateUser(ctx, map[string]any{"userName": "robot@example.com"}); return err },
+			name: "create with NEW_USER_TYPE=service",
+			cfg:  bridge.Config{NewUserType: "service"},
+			write: func(svc *bridge.Service) error {
+				_, err := svc.CreateUser(ctx, map[string]any{"userName": "robot@example.com"})
+				return err
+			},
 		},
 		{
 			// The opt-in does not open the static reasons.
