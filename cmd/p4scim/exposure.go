@@ -30,11 +30,25 @@ var securityConfigurables = []securityConfigurable{
 }
 
 // checkExposure adds check's warning lines: the privilege opt-in when it
-// is on, and each security configurable left weak, with the command that
-// fixes it. Warnings do not fail check: the bridge works, less safely.
-func checkExposure(ctx context.Context, client *p4.Client, allowPrivileged bool, out io.Writer) {
+// is on, a DEPROVISION_GROUP that would make deactivated users privileged,
+// and each security configurable left weak, with the command that fixes
+// it. Warnings do not fail check: the bridge works, less safely.
+func checkExposure(ctx context.Context, client *p4.Client, cfg Config, out io.Writer) {
 	warn := func(what, detail string) { checkLine(out, "WARN", what, detail) }
-	if allowPrivileged {
+	if cfg.DeprovisionGroup != "" {
+		// Deactivation adds users to this group without a protections
+		// check of its own (a write costs at most one): a grant to it
+		// would turn every deactivation into a promotion.
+		level, err := client.GroupMaxAccess(ctx, cfg.DeprovisionGroup)
+		switch {
+		case err != nil:
+			warn("DEPROVISION_GROUP "+cfg.DeprovisionGroup, "cannot read its protections ("+fixFor(err)+")")
+		case level.Privileged():
+			warn("DEPROVISION_GROUP "+cfg.DeprovisionGroup, fmt.Sprintf("the protections give it %s, so every deactivated user gets it; "+
+				"remove that grant with p4 protect (deny the group instead)", level))
+		}
+	}
+	if cfg.AllowPrivilegedUsers {
 		warn("privileged users", allowPrivilegedWarning)
 	} else {
 		checkLine(out, "ok  ", "privileged users are never changed through SCIM (ALLOW_PRIVILEGED_USERS=false)", "")

@@ -20,7 +20,8 @@ func TestCheckWarnsExposure(t *testing.T) {
 		opts     p4emu.Options
 		set      map[string]string
 		extra    []string
-		wantWarn []string // each a WARN line's fix
+		grant    *p4emu.ProtectLine // added to the protections
+		wantWarn []string           // each a WARN line's fix
 		wantOK   []string
 	}{
 		{
@@ -48,10 +49,23 @@ func TestCheckWarnsExposure(t *testing.T) {
 			extra:    []string{"ALLOW_PRIVILEGED_USERS=true"},
 			wantWarn: []string{"ALLOW_PRIVILEGED_USERS is on", "set ALLOW_PRIVILEGED_USERS=false"},
 		},
+		{
+			name:     "deprovision group given admin",
+			opts:     p4emu.Options{SecurityLevel: 4},
+			set:      map[string]string{"dm.keys.hide": "2", "dm.user.setinitialpasswd": "0"},
+			extra:    []string{"DEPROVISION_GROUP=p4scim-denied"},
+			grant:    &p4emu.ProtectLine{Perm: "admin", Group: true, Name: "p4scim-denied"},
+			wantWarn: []string{"DEPROVISION_GROUP p4scim-denied: the protections give it admin"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu := p4emutest.Start(t, tt.opts)
+			if tt.grant != nil {
+				if err := emu.Server.SetProtections(append(emu.Server.Protections(), *tt.grant)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for k, v := range tt.set {
 				if err := emu.Server.SetConfigurable(k, v); err != nil {
 					t.Fatal(err)

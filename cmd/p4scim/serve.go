@@ -356,7 +356,7 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 		return false, nil
 	}
 	line(true, a.p4.User+" has super access", "")
-	checkExposure(ctx, a.client, s.AllowPrivilegedUsers, out)
+	checkExposure(ctx, a.client, s, out)
 	key := s.KeyPrefix + "check." + randomHex(4)
 	if err := a.client.SetKey(ctx, key, "1"); err != nil {
 		line(false, "keys writable", fixFor(err))
