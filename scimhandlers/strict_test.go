@@ -309,7 +309,10 @@ func TestMembersAndGroups(t *testing.T) {
 		t.Errorf("excluded groups returned: %s", r.Body)
 	}
 	// groups is read-only: a PATCH of it is refused.
-	st.Do("PATCH", "/Users/"+uid, patch(map[string]any{"op": "add", "path": "groups", "value": []any{map[string]any{"value": gid}}})).Must(t, 400)
+	r := st.Do("PATCH", "/Users/"+uid, patch(map[string]any{"op": "add", "path": "groups", "value": []any{map[string]any{"value": gid}}})).Must(t, 400)
+	if r.Str("scimType") != "mutability" {
+		t.Errorf("PATCH groups: %s", r.Body)
+	}
 }
 
 // TestMemberResolvedByID: a member is what its value is the id of. A type
@@ -409,9 +412,17 @@ func TestETags(t *testing.T) {
 				list.Resources()[0]["meta"].(map[string]any)["version"] != etag {
 				t.Fatalf("list meta.version differs: %s", list.Body)
 			}
+			invocations := func() int { return len(st.Emu.Server.Invocations()) }
+			n := invocations()
+			st.Do("GET", path, nil).Must(t, 200)
+			getCost := invocations() - n
+			n = invocations()
 			nm := with("GET", path, nil, "If-None-Match", etag)
 			if nm.Status != 304 || len(nm.Body) != 0 || nm.Header.Get("ETag") != etag {
 				t.Fatalf("If-None-Match current: %d %q %s", nm.Status, nm.Header.Get("ETag"), nm.Body)
+			}
+			if cost := invocations() - n; cost != getCost {
+				t.Errorf("a conditional GET costs %d p4 commands, a GET %d", cost, getCost)
 			}
 			with("GET", path, nil, "If-None-Match", `W/"stale"`).Must(t, 200)
 
@@ -442,7 +453,10 @@ func TestETags(t *testing.T) {
 				t.Fatal("the version did not change with the resource")
 			}
 			with("PUT", path, put, "If-Match", etag).Must(t, 412) // the old one is stale now
-			with("PUT", path, put, "If-Match", now).Must(t, 200)
+			r = with("PUT", path, put, "If-Match", now).Must(t, 200)
+			if tag := r.Header.Get("ETag"); tag == "" || tag != st.Do("GET", path, nil).Must(t, 200).Header.Get("ETag") {
+				t.Errorf("PUT's ETag %q is not the resource's", tag)
+			}
 			with("PATCH", path, edit, "If-Match", "*").Must(t, map[bool]int{true: 200, false: 204}[strings.HasPrefix(path, "/Users")])
 			now = st.Do("GET", path, nil).Must(t, 200).Header.Get("ETag")
 			with("DELETE", path, nil, "If-Match", now).Must(t, 204)
