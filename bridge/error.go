@@ -10,15 +10,14 @@ import (
 type Code string
 
 const (
-	EInvalid      Code = "invalid"      // the request cannot be applied as sent
-	EMutability   Code = "mutability"   // the request changes something that cannot change
-	EConflict     Code = "conflict"     // a uniqueness clash with another resource
-	ENotFound     Code = "not_found"    // no such resource
-	EForbidden    Code = "forbidden"    // protected resource, or Helix Core refused the bridge
-	EQuota        Code = "quota"        // Helix Core's licence has no room for another user
-	EUnavailable  Code = "unavailable"  // Helix Core unreachable, timed out, or busy
-	EPrecondition Code = "precondition" // an If-Match version is not the current one
-	EInternal     Code = "internal"     // anything else: details are logged, not shown
+	EInvalid     Code = "invalid"     // the request cannot be applied as sent
+	EMutability  Code = "mutability"  // the request changes something that cannot change
+	EConflict    Code = "conflict"    // a uniqueness clash with another resource
+	ENotFound    Code = "not_found"   // no such resource
+	EForbidden   Code = "forbidden"   // protected resource, or Helix Core refused the bridge
+	EQuota       Code = "quota"       // Helix Core's licence has no room for another user
+	EUnavailable Code = "unavailable" // Helix Core unreachable, timed out, or busy
+	EInternal    Code = "internal"    // anything else: details are logged, not shown
 )
 
 // Error is an application error. Message is safe to show to the IdP; Err is

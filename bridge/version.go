@@ -30,6 +30,10 @@ func version(doc map[string]any) string {
 	return `W/"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
+// EPrecondition is the code of a write whose If-Match names a version that
+// is not the current one (HTTP 412); only the check below returns it.
+const EPrecondition Code = "precondition"
+
 // WriteOption qualifies a PUT, PATCH or DELETE.
 type WriteOption func(*writeOptions)
 
