@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/p4scim/p4scim/internal/stacktest"
+	"github.com/p4scim/p4scim/p4/p4emu"
 )
 
 // The strict-client tests (issue 13): what RFC 7643/7644 testers and
@@ -461,5 +462,27 @@ func TestETags(t *testing.T) {
 			now = st.Do("GET", path, nil).Must(t, 200).Header.Get("ETag")
 			with("DELETE", path, nil, "If-Match", now).Must(t, 204)
 		})
+	}
+}
+
+// TestGroupsAttributeUnavailable: when Helix Core drops the groups
+// command, a GET that needs the groups attribute answers 503 with
+// Retry-After (never a user silently without its groups); one that leaves
+// groups out does not need the command and answers.
+func TestGroupsAttributeUnavailable(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{})
+	id := newUser(t, st, "down@example.com")
+	newGroup(t, st, "Down Group", id)
+	st.Emu.Server.SetFault("groups", p4emu.Fault{Drop: true})
+	for _, path := range []string{"/Users/" + id, "/Users"} {
+		r := st.Do("GET", path, nil).Must(t, 503)
+		if r.Header.Get("Retry-After") == "" || r.Str("status") != "503" {
+			t.Fatalf("%s: %s %v", path, r.Body, r.Header)
+		}
+		st.Do("GET", path+"?excludedAttributes=groups", nil).Must(t, 200)
+	}
+	st.Emu.Server.ClearFaults()
+	if r := st.Do("GET", "/Users/"+id, nil).Must(t, 200); r.JSON["groups"] == nil {
+		t.Fatalf("no groups after recovery: %s", r.Body)
 	}
 }
