@@ -180,7 +180,7 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 		if v == "" {
 			return nil, nil, errorf(EInvalid, "A member has no value.")
 		}
-		t, _ := m["type"].(string)
+		t := memberType(m)
 		key := strings.ToLower(t) + "\x00" + v
 		if seen[key] {
 			continue
@@ -252,6 +252,17 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 		if err != nil {
 			return nil, nil, helixError(err, "member "+g)
 		}
+		if !ok && isGroup {
+			// The type is a hint, not the member's identity: a "Group"
+			// whose id is a user's is that user (RFC 7643 §4.2: value is
+			// the member's id).
+			if name, found, err := s.userNamed(ctx, g); err != nil {
+				return nil, nil, err
+			} else if found {
+				users = append(users, name)
+				continue
+			}
+		}
 		if !ok {
 			return nil, nil, errorf(EInvalid, "Member %q is not the id of a user or group.", g)
 		}
@@ -292,14 +303,14 @@ func groupNotFound(id string) error {
 
 // ReplaceGroup applies a PUT: displayName, externalId, other attributes and
 // the full member list. Owners, limits and other spec fields are kept.
-func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]any) (Group, error) {
-	return s.updateGroup(ctx, id, func(map[string]any) (map[string]any, error) {
+func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...WriteOption) (Group, error) {
+	return s.updateGroup(ctx, id, writeOpts(opts).guard("Group", id, func(map[string]any) (map[string]any, error) {
 		next := cloneDoc(doc)
 		if _, ok := next["members"]; !ok {
 			next["members"] = []any{}
 		}
 		return next, nil
-	})
+	}))
 }
 
 // PatchGroup applies a PATCH: mutate edits a copy of the current document,
@@ -308,8 +319,8 @@ func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]an
 //
 // p4 commands: lock (2), group -o, key, then group -i if members changed,
 // key if attributes changed, users if members were added: 4 to 7.
-func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map[string]any) error) (Group, error) {
-	return s.updateGroup(ctx, id, mutating(mutate))
+func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map[string]any) error, opts ...WriteOption) (Group, error) {
+	return s.updateGroup(ctx, id, writeOpts(opts).guard("Group", id, mutating(mutate)))
 }
 
 // groupChange is one queued PATCH or PUT of a group. next returns the new
@@ -496,13 +507,16 @@ func sameSet(a, b []string) bool {
 
 // DeleteGroup deletes the Helix Core group and the bridge's keys.
 // p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
-func (s *Service) DeleteGroup(ctx context.Context, id string) error {
+func (s *Service) DeleteGroup(ctx context.Context, id string, opts ...WriteOption) error {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {
 		return groupNotFound(id)
 	}
 	return s.withLock(ctx, id, func(ctx context.Context) error {
 		st, err := s.readGroup(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := writeOpts(opts).check("Group", id, s.toGroup(st).Doc); err != nil {
 			return err
 		}
 		if err := s.checkGroupWritable(ctx, st.spec.Name); err != nil {

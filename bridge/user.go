@@ -249,8 +249,8 @@ func userNotFound(id string) error {
 //
 // p4 commands: user -o, key, then only what changed (user -i, key, passwd,
 // and logout/passwd for a deactivation).
-func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any) (User, error) {
-	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
+func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...WriteOption) (User, error) {
+	return s.updateUser(ctx, id, writeOpts(opts).guard("User", id, func(cur map[string]any) (map[string]any, error) {
 		next := cloneDoc(doc)
 		if _, ok := next["active"]; !ok {
 			if a, ok := cur["active"]; ok {
@@ -258,14 +258,14 @@ func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any
 			}
 		}
 		return next, nil
-	})
+	}))
 }
 
 // PatchUser applies a PATCH: mutate edits a copy of the current document in
 // place (it holds no password; one the PATCH sets is sent to p4 passwd).
 // All operations are applied to one read and written once.
-func (s *Service) PatchUser(ctx context.Context, id string, mutate func(doc map[string]any) error) (User, error) {
-	return s.updateUser(ctx, id, mutating(mutate))
+func (s *Service) PatchUser(ctx context.Context, id string, mutate func(doc map[string]any) error, opts ...WriteOption) (User, error) {
+	return s.updateUser(ctx, id, writeOpts(opts).guard("User", id, mutating(mutate)))
 }
 
 // mutating adapts an in-place edit (a PATCH) to the replace-style update
@@ -482,7 +482,7 @@ func (s *Service) setDenyMembership(ctx context.Context, name string, member boo
 
 // DeleteUser applies the delete policy. Work is never destroyed: a user
 // with opened files is deactivated instead of deleted.
-func (s *Service) DeleteUser(ctx context.Context, id string) error {
+func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption) error {
 	if ValidateName(id) != nil {
 		return userNotFound(id)
 	}
@@ -493,6 +493,9 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	defer unlock()
 	st, err := s.readUser(ctx, id, false)
 	if err != nil {
+		return err
+	}
+	if err := writeOpts(opts).check("User", id, s.toUser(st).Doc); err != nil {
 		return err
 	}
 	name := st.spec.Name

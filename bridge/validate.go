@@ -21,10 +21,15 @@ const (
 )
 
 // validateDoc refuses values no IdP sends on purpose: control characters
-// (a newline or tab would end or split a spec field), invalid UTF-8,
-// oversized strings and deep nesting (the error names the attribute), and
-// a document too large to store. A group's members are not stored in its
-// record, so they do not count towards that size.
+// where the value reaches a Helix Core spec field or a name (see
+// reachesHelix), invalid UTF-8, oversized strings and deep nesting (the
+// error names the attribute), and a document too large to store. A group's
+// members are not stored in its record, so they do not count towards that
+// size.
+//
+// Control characters elsewhere are kept verbatim: free text such as
+// addresses[].formatted may hold newlines (RFC 7643 §4.1.2), and the
+// record is JSON, which escapes them, in a key value, which is no spec.
 func validateDoc(doc map[string]any) error {
 	if err := validateValue("", doc, 0); err != nil {
 		return err
@@ -57,7 +62,7 @@ func validateValue(path string, v any, depth int) error {
 		if !utf8.ValidString(t) {
 			return errorf(EInvalid, "%s is not valid UTF-8.", name(path))
 		}
-		if i := strings.IndexFunc(t, isControl); i >= 0 {
+		if i := strings.IndexFunc(t, isControl); i >= 0 && reachesHelix(path) {
 			return errorf(EInvalid, "%s contains a control character (%q).", name(path), t[i:i+1])
 		}
 	case map[string]any:
@@ -77,6 +82,22 @@ func validateValue(path string, v any, depth int) error {
 		}
 	}
 	return nil
+}
+
+// reachesHelix says whether the attribute at path (as validateValue joins
+// it: "name.givenName", "emails.value") becomes a Helix Core name, a spec
+// field, or an identifier the bridge indexes. A newline there would end a
+// spec field and start another (spec injection): userName and a group's
+// displayName become names, emails[].value and userName become Email, the
+// name parts and displayName become FullName (specFields), members[].value
+// are names, and externalId is an identifier matched exactly by filters.
+func reachesHelix(path string) bool {
+	switch strings.ToLower(path) {
+	case "username", "displayname", "externalid", "name.formatted", "name.givenname", "name.familyname",
+		"emails.value", "members.value":
+		return true
+	}
+	return false
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -42,20 +42,32 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 		{"CreateUserWithPassword", 201, 6, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com", "password": "Passw0rd-1"}
 		}},
-		{"GetUser", 200, 2, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
-		{"FilterUserName", 200, 3, func() (string, string, any) {
+		{"GetUser", 200, 3, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
+		{"FilterUserName", 200, 4, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`userName eq "seed02@example.com"`), nil
 		}},
 		{"FilterUserNameMiss", 200, 2, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`userName eq "nobody@example.com"`), nil
 		}},
-		{"FilterExternalID", 200, 3, func() (string, string, any) {
+		{"FilterExternalID", 200, 4, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`externalId eq "ext-seed04"`), nil
 		}},
-		{"FilterEmail", 200, 3, func() (string, string, any) {
+		{"FilterEmail", 200, 4, func() (string, string, any) {
 			return "GET", "/Users?" + filterQuery(`emails[type eq "work"].value eq "seed05@example.com"`), nil
 		}},
-		{"ListPage", 200, 3, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
+		{"ListPage", 200, 4, func() (string, string, any) { return "GET", "/Users?startIndex=1&count=10", nil }},
+		// The groups attribute is one command (groups -u, or one groups
+		// listing per page); a client that leaves it out saves it.
+		{"GetUserWithoutGroups", 200, 2, func() (string, string, any) { return "GET", "/Users/seed01?excludedAttributes=groups", nil }},
+		{"GetGroup", 200, 2, func() (string, string, any) { return "GET", "/Groups/" + gid, nil }},
+		// POST .search costs what the GET it stands for costs; at the root,
+		// the Users page and the Groups listing.
+		{"SearchUsers", 200, 4, func() (string, string, any) {
+			return "POST", "/Users/.search", map[string]any{"schemas": []string{searchSchema}, "filter": `userName eq "seed06@example.com"`}
+		}},
+		{"SearchRoot", 200, 6, func() (string, string, any) {
+			return "POST", "/.search", map[string]any{"schemas": []string{searchSchema}, "startIndex": 1, "count": 10}
+		}},
 		{"PutUser", 200, 5, func() (string, string, any) {
 			// The whole profile again, as an IdP sends it, with a new displayName.
 			return "PUT", "/Users/seed03", map[string]any{"schemas": []string{userSchema}, "userName": "seed03@example.com", "displayName": next(),

@@ -299,6 +299,8 @@ func coreSchemaMissing(path string, b []byte) (string, bool) {
 	rest := strings.TrimPrefix(path, BasePath)
 	var want string
 	switch {
+	case strings.HasSuffix(rest, "/.search"):
+		return "", false // a SearchRequest, not a resource
 	case rest == "/Users" || strings.HasPrefix(rest, "/Users/"):
 		want = "urn:ietf:params:scim:schemas:core:2.0:User"
 	case rest == "/Groups" || strings.HasPrefix(rest, "/Groups/"):
@@ -326,4 +328,92 @@ func coreSchemaMissing(path string, b []byte) (string, bool) {
 		return want, true
 	}
 	return "", false
+}
+
+// Core schema URNs: a path-less PATCH value keyed by one of them holds
+// core attributes.
+var coreURNs = []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:core:2.0:Group"}
+
+// withExtensionObjects accepts path-less PATCH values that hold a schema's
+// attributes under its URN, {"op":"add","value":{"urn:…:enterprise:2.0:User":
+// {"employeeNumber":"42"}}} (RFC 7644 §3.5.2.1, §3.5.2.3), which the pinned
+// library refuses (elimity-scim.md #204). The object is spread into
+// URN-qualified keys ("urn:…:User:employeeNumber", "urn:…:User:manager.value"),
+// or plain ones for a core URN, which the library and the PATCH engine resolve: each
+// sub-attribute is added or replaced, and the extension's other attributes
+// are kept, as the RFC describes for a complex attribute.
+func withExtensionObjects(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPatch || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "invalidSyntax", "The request body could not be read.")
+			return
+		}
+		if bytes.Contains(raw, []byte("urn:")) {
+			if fixed, ok := spreadURNObjects(raw); ok {
+				raw = fixed
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		r.ContentLength = int64(len(raw))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// spreadURNObjects rewrites the path-less operations of a PatchOp body;
+// ok is false when nothing needed rewriting or the body is not JSON.
+func spreadURNObjects(raw []byte) ([]byte, bool) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil {
+		return nil, false
+	}
+	changed := false
+	for k, ops := range doc {
+		if !strings.EqualFold(k, "Operations") {
+			continue
+		}
+		list, _ := ops.([]any)
+		for _, o := range list {
+			op, _ := o.(map[string]any)
+			if path, _ := op["path"].(string); path != "" {
+				continue
+			}
+			value, _ := op["value"].(map[string]any)
+			for vk, vv := range value {
+				inner, isObject := vv.(map[string]any)
+				if !isObject || !strings.HasPrefix(strings.ToLower(vk), "urn:") {
+					continue
+				}
+				prefix := vk + ":"
+				if containsFold(coreURNs, vk) {
+					prefix = ""
+				}
+				delete(value, vk)
+				for ik, iv := range inner {
+					sub, isComplex := iv.(map[string]any)
+					if prefix == "" || !isComplex {
+						value[prefix+ik] = iv
+						continue
+					}
+					// The library takes an extension's complex attribute
+					// path-less only by its sub-attributes (manager.value).
+					for sk, sv := range sub {
+						value[prefix+ik+"."+sk] = sv
+					}
+				}
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	b, err := json.Marshal(doc)
+	return b, err == nil
 }

@@ -12,7 +12,7 @@ import (
 func TestDiscovery(t *testing.T) {
 	st := stacktest.Start(t, stacktest.Options{})
 	spc := st.Do("GET", "/ServiceProviderConfig", nil).Must(t, 200).JSON
-	want := map[string]bool{"patch": true, "filter": true, "bulk": false, "changePassword": false, "sort": false, "etag": false}
+	want := map[string]bool{"patch": true, "filter": true, "bulk": false, "changePassword": false, "sort": false, "etag": true}
 	for k, supported := range want {
 		m, _ := spc[k].(map[string]any)
 		if m["supported"] != supported {

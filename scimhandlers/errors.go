@@ -122,6 +122,9 @@ func scimError(ctx context.Context, log *slog.Logger, err error) error {
 		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: msg}
 	case bridge.ENotFound:
 		return scimerrors.ScimError{Status: http.StatusNotFound, Detail: msg}
+	case bridge.EPrecondition:
+		// No scimType: RFC 7644 §3.12 defines the keywords for 400 only.
+		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: msg}
 	case bridge.EForbidden, bridge.EQuota:
 		log.WarnContext(ctx, "request refused", "err", err)
 		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: msg}

@@ -77,7 +77,7 @@ func (h *groupsHandler) GetAll(r *http.Request, params scim.ListRequestParams) (
 }
 
 func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	g, err := h.svc.ReplaceGroup(r.Context(), id, attrs)
+	g, err := h.svc.ReplaceGroup(r.Context(), id, attrs, ifMatch(r)...)
 	audit(r, h.log, "replace", "Group", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
@@ -86,7 +86,7 @@ func (h *groupsHandler) Replace(r *http.Request, id string, attrs scim.ResourceA
 }
 
 func (h *groupsHandler) Delete(r *http.Request, id string) error {
-	err := h.svc.DeleteGroup(r.Context(), id)
+	err := h.svc.DeleteGroup(r.Context(), id, ifMatch(r)...)
 	audit(r, h.log, "delete", "Group", id, err)
 	if err != nil {
 		return scimError(r.Context(), h.log, err)
@@ -102,7 +102,7 @@ func (h *groupsHandler) Patch(r *http.Request, id string, ops []scim.PatchOperat
 		_, err := scimpatch.Apply(doc, ops, h.schema)
 		delete(doc, "id")
 		return err
-	})
+	}, ifMatch(r)...)
 	audit(r, h.log, "patch", "Group", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
@@ -111,5 +111,12 @@ func (h *groupsHandler) Patch(r *http.Request, id string, ops []scim.PatchOperat
 }
 
 func groupResource(g bridge.Group, r *http.Request) scim.Resource {
-	return toResource(g.ID, g.Doc, g.Created, g.Modified, r)
+	doc := make(map[string]any, len(g.Doc))
+	for k, v := range g.Doc {
+		doc[k] = v
+	}
+	if members, ok := g.Doc["members"].([]any); ok {
+		doc["members"] = memberRefs(members)
+	}
+	return toResource(g.ID, doc, g.Created, g.Modified, g.Version(), r)
 }

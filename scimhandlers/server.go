@@ -59,13 +59,13 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 	groups := &groupsHandler{svc: svc, log: opts.Logger, schema: groupSchema}
 
 	spc := scim.ServiceProviderConfig{
-		DocumentationURI: optional.NewString(opts.DocumentationURI),
+		DocumentationURI: optionalString(opts.DocumentationURI),
 		AuthenticationSchemes: []scim.AuthenticationScheme{{
 			Type:             scim.AuthenticationTypeOauthBearerToken,
 			Name:             "OAuth Bearer Token",
 			Description:      "Authentication with a bearer token configured in p4scim (BEARER_TOKEN).",
 			SpecURI:          optional.NewString("https://www.rfc-editor.org/rfc/rfc6750"),
-			DocumentationURI: optional.NewString(opts.DocumentationURI),
+			DocumentationURI: optionalString(opts.DocumentationURI),
 			Primary:          true,
 		}},
 		MaxResults:       opts.MaxResults,
@@ -101,7 +101,12 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 	var h http.Handler = http.StripPrefix("/scim", srv)
 	h = withFilter(h)
 	h = withManagerObject(h)
+	h = withExtensionObjects(h)
 	h = withListCount(h)
+	h = withConditionalGet(h)
+	h = withDiscovery(h)
+	h = withAttributeParams(h)
+	h = withSearch(h, opts.MaxResults)
 	h = withBodyChecks(h)
 	h = withMediaType(h)
 	h = withOverride(h)
@@ -112,7 +117,7 @@ func New(svc *bridge.Service, opts Options) (http.Handler, error) {
 	h = withRequestLog(h, opts.Logger)
 
 	mux := http.NewServeMux()
-	mux.Handle(BasePath+"/", h)
+	mux.Handle(BasePath+"/", withCanonicalPath(h))
 	mux.Handle(BasePath, h)
 	return mux, nil
 }

@@ -37,7 +37,11 @@ func (h *usersHandler) Get(r *http.Request, id string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
 	}
-	return userResource(u, r), nil
+	res := []scim.Resource{userResource(u, r)}
+	if err := h.addGroups(r, res); err != nil {
+		return scim.Resource{}, err
+	}
+	return res[0], nil
 }
 
 func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
@@ -89,11 +93,14 @@ func (h *usersHandler) GetAll(r *http.Request, params scim.ListRequestParams) (s
 	if err != nil {
 		return scim.Page{}, scimError(ctx, h.log, err)
 	}
+	if err := h.addGroups(r, p.Resources); err != nil {
+		return scim.Page{}, err
+	}
 	return p, nil
 }
 
 func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	u, err := h.svc.ReplaceUser(r.Context(), id, attrs)
+	u, err := h.svc.ReplaceUser(r.Context(), id, attrs, ifMatch(r)...)
 	audit(r, h.log, "replace", "User", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
@@ -102,7 +109,7 @@ func (h *usersHandler) Replace(r *http.Request, id string, attrs scim.ResourceAt
 }
 
 func (h *usersHandler) Delete(r *http.Request, id string) error {
-	err := h.svc.DeleteUser(r.Context(), id)
+	err := h.svc.DeleteUser(r.Context(), id, ifMatch(r)...)
 	audit(r, h.log, "delete", "User", id, err)
 	if err != nil {
 		return scimError(r.Context(), h.log, err)
@@ -116,7 +123,7 @@ func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 		_, err := scimpatch.Apply(doc, ops, h.schema, h.extensions...)
 		delete(doc, "id")
 		return err
-	})
+	}, ifMatch(r)...)
 	audit(r, h.log, "patch", "User", id, err)
 	if err != nil {
 		return scim.Resource{}, scimError(r.Context(), h.log, err)
@@ -125,7 +132,7 @@ func (h *usersHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 }
 
 func userResource(u bridge.User, r *http.Request) scim.Resource {
-	return toResource(u.ID, u.Doc, u.Created, u.Modified, r)
+	return toResource(u.ID, u.Doc, u.Created, u.Modified, u.Version(), r)
 }
 
 // matching is page's filter test: nil when the request has no filter, so
