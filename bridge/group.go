@@ -65,17 +65,21 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			return err
 		}
 		cur, err := s.helix.Group(ctx, name)
+		var resume *groupRecord // the pending claim of an unfinished create of this group
 		switch {
 		case err == nil:
 			rec, rerr := s.readGroupRecord(ctx, name)
 			if rerr != nil {
 				return rerr
 			}
+			sameName := rec != nil && strings.EqualFold(str(rec.Doc, "displayName"), displayName)
 			switch {
 			case rec == nil:
 				return errorf(EConflict, "Helix Core group %q already exists and is not linked to a SCIM group; "+
 					"link it by matching on displayName %q instead of creating it.", name, name)
-			case strings.EqualFold(str(rec.Doc, "displayName"), displayName):
+			case rec.Pending == pendingCreate && sameName:
+				resume = rec // the IdP's retry of a create that stopped after the spec: finish it
+			case sameName:
 				return errorf(EConflict, "Group %q already exists.", displayName)
 			default:
 				return errorf(EConflict, "displayName %q maps to Helix Core group %q, which already belongs to displayName %q.",
@@ -84,29 +88,50 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 		case !errors.Is(err, p4.ErrNotFound):
 			return helixError(err, "group "+name)
 		}
-		_ = cur
 		spec := p4.Group{Name: name, Owners: []string{s.cfg.P4User}}
+		if resume != nil {
+			spec = cur
+		}
+		var users, subgroups []string
 		if hasMembers {
-			spec.Users, spec.Subgroups, err = s.resolveMembers(ctx, members, nil, name)
+			users, subgroups, err = s.resolveMembers(ctx, members, nil, name)
 			if err != nil {
 				return err
 			}
 		}
 		now := s.cfg.Now().UTC()
 		rec := &groupRecord{Doc: doc, Created: now, Modified: now}
-		// Record and name index in one command, before the spec, so that a
-		// retry after any later failure finds its own claim (DESIGN §10).
-		if err := s.writeGroupRecord(ctx, name, rec, s.groupNameKey(displayName)); err != nil {
-			return err
-		}
-		if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
-			// As for users: a form-commit trigger can fail after the spec
-			// was committed, and then the record must stay.
-			if saved, _ := s.helix.GroupExists(ctx, name); !saved {
-				s.forgetGroup(ctx, name, displayName)
-				return helixError(err, "group "+name)
+		if resume != nil {
+			rec.Created = resume.Created
+		} else {
+			// Record (marked pending) and name index in one command, before
+			// the spec, so that a retry after any later failure finds its
+			// own claim (DESIGN §10, §13).
+			claim := *rec
+			claim.Pending = pendingCreate
+			if err := s.writeGroupRecord(ctx, name, &claim, s.groupNameKey(displayName)); err != nil {
+				return err
 			}
-			s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
+		}
+		if resume == nil || !sameSet(spec.Users, users) || !sameSet(spec.Subgroups, subgroups) {
+			spec.Users, spec.Subgroups = users, subgroups
+			s.keepGroup(&spec)
+			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
+				// As for users: a form-commit trigger can fail after the spec
+				// was committed, and then the record must stay.
+				if saved, cerr := s.helix.GroupExists(ctx, name); cerr == nil && !saved && resume == nil {
+					s.forgetGroup(ctx, name, displayName)
+					return helixError(err, "group "+name)
+				} else if cerr != nil || !saved {
+					return helixError(err, "group "+name)
+				}
+				s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
+			}
+		}
+		// The claim's mark cleared, last: until then a retry finishes the
+		// create.
+		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, rec) }); err != nil {
+			return err
 		}
 		s.cfg.OnChange("group", "created", 1)
 		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
@@ -485,7 +510,9 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// DeleteGroup deletes the Helix Core group and the bridge's keys.
+// DeleteGroup deletes the Helix Core group, then its name index, then its
+// record, which is the marker that clean-up is pending: a retry whose group
+// is gone but whose record remains finishes it (then 404).
 // p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
 func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {
@@ -493,19 +520,35 @@ func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 	}
 	return s.withLock(ctx, id, func(ctx context.Context) error {
 		st, err := s.readGroup(ctx, id)
-		if err != nil {
+		name := id
+		switch {
+		case ErrorCode(err) == ENotFound:
+			rec, rerr := s.readGroupRecord(ctx, id)
+			if rerr != nil {
+				return rerr
+			}
+			if rec == nil {
+				return err
+			}
+			st = &groupState{spec: p4.Group{Name: id}, rec: rec}
+		case err != nil:
 			return err
+		default:
+			name = st.spec.Name
+			if err := s.helix.DeleteGroup(ctx, name); err != nil && !errors.Is(err, p4.ErrNotFound) {
+				return helixError(err, "group "+id)
+			}
+			s.cfg.OnChange("group", "deleted", 1)
 		}
-		if err := s.helix.DeleteGroup(ctx, st.spec.Name); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			return helixError(err, "group "+id)
+		if st.rec == nil {
+			return nil
 		}
-		s.cfg.OnChange("group", "deleted", 1)
-		displayName := st.spec.Name
-		if st.rec != nil {
-			displayName = str(st.rec.Doc, "displayName")
+		if dn := str(st.rec.Doc, "displayName"); dn != "" {
+			if err := s.deleteKey(ctx, s.groupNameKey(dn), "group "+name); err != nil {
+				return err
+			}
 		}
-		s.forgetGroup(ctx, st.spec.Name, displayName)
-		return nil
+		return s.deleteKey(ctx, s.groupKey(name), "group "+name)
 	})
 }
 

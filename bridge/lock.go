@@ -97,16 +97,43 @@ func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn fu
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Release even if the request's context ended, so the lock does not
-		// linger until its TTL.
-		relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := s.helix.CompareAndSetKey(relCtx, key, holder, lockFree); err != nil {
-			s.cfg.Logger.WarnContext(ctx, "releasing lock failed; it expires by itself", "lock", key, "err", err)
-		}
-	}()
+	// Release even if the request's context ended, so the lock does not
+	// linger until its TTL.
+	defer s.release(context.WithoutCancel(ctx), key, holder)
 	return fn(ctx)
+}
+
+// releaseAttempts bounds the retries of a failed release. A release that
+// still fails leaves the lock to expire by its TTL, or to this process,
+// which takes back a lock held in its own name (acquire).
+const releaseAttempts = 3
+
+// release frees a lock this request holds. A failed release is retried: a
+// lock left held costs every other replica the TTL. A compare-and-set that
+// fails because the key no longer holds this holder means an earlier try
+// did free it (its answer was lost), or it expired and was taken over:
+// either way it is not ours to free.
+func (s *Service) release(ctx context.Context, key, holder string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.helix.CompareAndSetKey(ctx, key, holder, lockFree)
+		if err == nil || p4.KindOf(err) == p4.KindConflict {
+			return
+		}
+		if attempt == releaseAttempts || ctx.Err() != nil {
+			s.cfg.Logger.WarnContext(ctx, "releasing lock failed; it expires by itself", "lock", key, "err", err)
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff *= 4
+	}
 }
 
 func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, error) {
@@ -129,6 +156,10 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 		}
 		var pe *p4.Error
 		if !errors.As(err, &pe) || pe.Kind != p4.KindConflict {
+			// The compare-and-set may have run with its answer lost: free
+			// what this attempt may hold, so no other replica waits for
+			// the TTL (a release that finds another value changes nothing).
+			s.release(context.WithoutCancel(ctx), key, holder)
 			if ctx.Err() != nil {
 				return "", busyError(key, ctx.Err())
 			}

@@ -29,6 +29,9 @@ type userRecord struct {
 	// Deleted marks a user that a DELETE only deactivated (DeleteDeactivates,
 	// or opened files): hidden from SCIM, re-linked by a later create.
 	Deleted bool `json:"deleted,omitempty"`
+	// Pending is pendingCreate while a create has not finished: its
+	// retry completes it instead of answering 409 (lifecycle.go).
+	Pending string `json:"pending,omitempty"`
 }
 
 // groupRecord is what the bridge keeps about a group.
@@ -37,6 +40,9 @@ type groupRecord struct {
 	Doc      map[string]any `json:"doc"` // displayName, externalId, other attributes; never members
 	Created  time.Time      `json:"created"`
 	Modified time.Time      `json:"modified"`
+	// Pending is pendingCreate while a create has not finished (as for
+	// users).
+	Pending string `json:"pending,omitempty"`
 }
 
 // keyPart makes a name usable inside a key name. Names made only of
