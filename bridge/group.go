@@ -60,6 +60,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 	delete(doc, "members")
 
 	var out Group
+	var final *groupRecord
 	err = s.withCreateLock(ctx, name, func(ctx context.Context) error {
 		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 			return err
@@ -128,14 +129,19 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 				s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
 			}
 		}
-		// The claim's mark cleared, last: until then a retry finishes the
-		// create.
-		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, rec) }); err != nil {
+		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		final = rec
+		return nil
+	}, func(ctx context.Context) error {
+		// The claim's mark cleared, last, after the lock's release: until
+		// then a retry finishes the create. (A write from another replica
+		// in between would be lost; an IdP does not write to a group whose
+		// create has not answered.)
+		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, final) }); err != nil {
 			return err
 		}
 		s.cfg.OnChange("group", "created", 1)
-		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
-		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		s.cfg.OnChange("member", "added", len(out.Doc["members"].([]any)))
 		return nil
 	})
 	return out, err

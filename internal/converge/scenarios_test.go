@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/p4scim/p4scim/p4/p4emu"
 )
@@ -166,8 +167,12 @@ func capture(s *p4emu.Server) helixState {
 				works = append(works, pw)
 			}
 		}
+		sessions := s.Tickets(u.Name)
+		if u.Name == s.Options().SuperUser {
+			sessions = 0 // the bridge's own: every p4scim process logs in
+		}
 		st.Users[u.Name] = fmt.Sprintf("email=%s fullName=%s type=%s auth=%s hasPassword=%v passwordIs=%v sessions=%d",
-			u.Email, u.FullName, u.Type, u.AuthMethod, u.HasPassword, works, s.Tickets(u.Name))
+			u.Email, u.FullName, u.Type, u.AuthMethod, u.HasPassword, works, sessions)
 	}
 	for _, g := range s.Groups() {
 		st.Groups[g.Name] = fmt.Sprintf("users=%v owners=%v subgroups=%v", g.Users, g.Owners, g.Subgroups)
@@ -178,8 +183,12 @@ func capture(s *p4emu.Server) helixState {
 		}
 		if strings.HasPrefix(k, keyPrefix+"lock.") {
 			// A lock's number changes with every key -i; only free or held
-			// matters.
-			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			// matters, and a holder past its expiry (a crashed replica's,
+			// "<replica>/<expiry unix ms>", bridge/lock.go) holds nothing:
+			// the next writer takes it over.
+			_, exp, _ := strings.Cut(v, "/")
+			ms, err := strconv.ParseInt(exp, 10, 64)
+			if _, nerr := strconv.ParseInt(v, 10, 64); nerr == nil || (err == nil && time.Now().UnixMilli() > ms) {
 				v = "free"
 			} else {
 				v = "held"
