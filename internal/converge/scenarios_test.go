@@ -95,6 +95,8 @@ func scenarios() []scenario {
 			op: step{"PATCH", "/Users/carol", deactivate}},
 		{name: "PUT active=false", setup: func(t testing.TB, c client) { activeUser(t, c, "dan") },
 			op: step{"PUT", "/Users/dan", user("dan@example.com", "externalId", "ext-dan", "active", false)}},
+		{name: "PUT profile (new e-mail and externalId)", setup: func(t testing.TB, c client) { activeUser(t, c, "ned") },
+			op: step{"PUT", "/Users/ned", user("ned.new@example.com", "externalId", "ext-ned-2", "password", createPassword)}},
 		{name: "POST active=false", op: step{"POST", "/Users", user("eve@example.com", "active", false, "password", createPassword)}},
 		{name: "reactivate with password", setup: func(t testing.TB, c client) {
 			activeUser(t, c, "fay")
@@ -123,6 +125,13 @@ func scenarios() []scenario {
 			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "QA",
 				"members": []any{map[string]any{"value": "jon"}}}}, 201)
 		}, op: step{"PATCH", "/Groups/QA", patchOp(map[string]any{"op": "remove", "path": `members[value eq "jon"]`})}},
+		{name: "group PUT (rename, members replaced)", setup: func(t testing.TB, c client) {
+			must(t, c, step{"POST", "/Users", user("lee@example.com")}, 201)
+			must(t, c, step{"POST", "/Users", user("mia@example.com")}, 201)
+			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Web",
+				"members": []any{map[string]any{"value": "lee"}}}}, 201)
+		}, op: step{"PUT", "/Groups/Web", map[string]any{"schemas": []string{groupSchema}, "displayName": "Web Team",
+			"externalId": "ext-web", "members": []any{map[string]any{"value": "mia"}}}}},
 		{name: "group DELETE", setup: func(t testing.TB, c client) {
 			must(t, c, step{"POST", "/Users", user("kim@example.com")}, 201)
 			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Gone Group",
