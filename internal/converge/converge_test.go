@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/internal/stacktest"
@@ -65,8 +64,6 @@ func binaries(t testing.TB) (p4, p4scim string) {
 	return p4, p4scim
 }
 
-var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
 // TestFaultAtEveryStep is the enumeration: for every lifecycle operation,
 // every position k of its p4 commands, and the two kinds of fault a
 // running process sees (the command not run; run with its answer lost),
@@ -78,7 +75,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	cases := 0
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow }}})
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
