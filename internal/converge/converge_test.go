@@ -75,7 +75,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	cases := 0
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup}})
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy)}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
@@ -140,6 +140,10 @@ func checkPromise(t *testing.T, sc scenario, st helixState) {
 		if bytes.Contains([]byte(st.Groups[denyGroup]), []byte("fay")) {
 			t.Errorf("fay still in the deny group: %s", st.Groups[denyGroup])
 		}
+	case "DELETE user, policy deactivate":
+		has(st.Users, "ola", "hasPassword=true passwordIs=[] sessions=0")
+		has(st.Groups, denyGroup, "ola")
+		has(st.Keys, keyPrefix+"hidden.ola", "ola")
 	case "DELETE user":
 		if _, ok := st.Users["gus"]; ok {
 			t.Error("gus not deleted")

@@ -30,13 +30,14 @@ const (
 // replica id, so it cannot take back the dead one's locks and must wait for
 // their TTL), as a supervisor would.
 type daemons struct {
-	t      testing.TB
-	env    *p4emutest.Env
-	p4scim string
-	p4     string
-	cur    *daemon
-	hc     *http.Client
-	starts int
+	t        testing.TB
+	extraEnv []string // extra environment of every process
+	env      *p4emutest.Env
+	p4scim   string
+	p4       string
+	cur      *daemon
+	hc       *http.Client
+	starts   int
 }
 
 type daemon struct {
@@ -73,6 +74,7 @@ func (d *daemons) running(t testing.TB) *daemon {
 		"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "P4BIN=" + d.p4,
 		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
 		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error"}
+	cmd.Env = append(cmd.Env, d.extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
 	// Wait from returning.
@@ -107,6 +109,13 @@ func (d *daemons) running(t testing.TB) *daemon {
 			t.Fatalf("p4scim not ready after 30s: %s", readFile(cmd.Dir+"/stderr"))
 		}
 	}
+}
+
+func policyEnv(sc scenario) []string {
+	if sc.deletePolicy == "" {
+		return nil
+	}
+	return []string{"DELETE_POLICY=" + sc.deletePolicy}
 }
 
 func readFile(path string) string {
@@ -171,7 +180,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			env := p4emutest.Start(t, p4emu.Options{})
-			d := &daemons{t: t, env: env, p4scim: p4scim, p4: p4bin, hc: &http.Client{Timeout: 30 * time.Second,
+			d := &daemons{t: t, env: env, extraEnv: policyEnv(sc), p4scim: p4scim, p4: p4bin, hc: &http.Client{Timeout: 30 * time.Second,
 				Transport: &http.Transport{DisableKeepAlives: true}}}
 			if sc.setup != nil {
 				sc.setup(t, d)

@@ -48,6 +48,8 @@ type scenario struct {
 	name  string
 	setup func(t testing.TB, c client)
 	op    step
+	// deletePolicy is DELETE_POLICY ("" = delete).
+	deletePolicy string
 }
 
 func user(userName string, extra ...any) map[string]any {
@@ -112,6 +114,8 @@ func scenarios() []scenario {
 				t.Fatal(err)
 			}
 		}, op: step{"DELETE", "/Users/gus", nil}},
+		{name: "DELETE user, policy deactivate", deletePolicy: "deactivate", setup: func(t testing.TB, c client) { activeUser(t, c, "ola") },
+			op: step{"DELETE", "/Users/ola", nil}},
 		{name: "group create", setup: func(t testing.TB, c client) {
 			must(t, c, step{"POST", "/Users", user("hal@example.com")}, 201)
 		}, op: step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Ops Team", "externalId": "ext-ops",
