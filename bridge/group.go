@@ -37,8 +37,9 @@ type groupState struct {
 // CreateGroup provisions a group from a SCIM document (displayName,
 // optional externalId and members).
 //
-// p4 commands: lock (2), index, group -o, record, index, group -i, plus one
-// `users` when members are given: 7 (8 with members).
+// p4 commands: lock (2), index, group -o, protects (the privilege
+// check), record (pending), group -i, record, plus one `users` when members
+// are given: 9 (10 with members).
 func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, error) {
 	doc = cloneDoc(doc)
 	stripComputed(doc)
@@ -60,22 +61,28 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 	delete(doc, "members")
 
 	var out Group
+	var final *groupRecord // the record that ends the create, written after the lock's release
+	var added int
 	err = s.withCreateLock(ctx, name, func(ctx context.Context) error {
 		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 			return err
 		}
 		cur, err := s.helix.Group(ctx, name)
+		var resume *groupRecord // the pending claim of an unfinished create of this group
 		switch {
 		case err == nil:
 			rec, rerr := s.readGroupRecord(ctx, name)
 			if rerr != nil {
 				return rerr
 			}
+			sameName := rec != nil && strings.EqualFold(str(rec.Doc, "displayName"), displayName)
 			switch {
 			case rec == nil:
 				return errorf(EConflict, "Helix Core group %q already exists and is not linked to a SCIM group; "+
 					"link it by matching on displayName %q instead of creating it.", name, name)
-			case strings.EqualFold(str(rec.Doc, "displayName"), displayName):
+			case rec.Pending == pendingCreate && sameName:
+				resume = rec // the IdP's retry of a create that stopped after the spec: finish it
+			case sameName:
 				return errorf(EConflict, "Group %q already exists.", displayName)
 			default:
 				return errorf(EConflict, "displayName %q maps to Helix Core group %q, which already belongs to displayName %q.",
@@ -84,36 +91,62 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 		case !errors.Is(err, p4.ErrNotFound):
 			return helixError(err, "group "+name)
 		}
-		_ = cur
 		if err := s.checkGroupWritable(ctx, name); err != nil {
 			return err
 		}
 		spec := p4.Group{Name: name, Owners: []string{s.cfg.P4User}}
+		if resume != nil {
+			spec = cur
+		}
+		var users, subgroups []string
 		if hasMembers {
-			spec.Users, spec.Subgroups, err = s.resolveMembers(ctx, members, nil, name)
+			users, subgroups, err = s.resolveMembers(ctx, members, nil, name)
 			if err != nil {
 				return err
 			}
 		}
 		now := s.cfg.Now().UTC()
 		rec := &groupRecord{Doc: doc, Created: now, Modified: now}
-		// Record and name index in one command, before the spec, so that a
-		// retry after any later failure finds its own claim (DESIGN §10).
-		if err := s.writeGroupRecord(ctx, name, rec, s.groupNameKey(displayName)); err != nil {
+		if resume != nil {
+			rec.Created = resume.Created
+		} else {
+			// Record (marked pending) and name index in one command, before
+			// the spec, so that a retry after any later failure finds its
+			// own claim (DESIGN §10, §13).
+			claim := *rec
+			claim.Pending = pendingCreate
+			if err := s.writeGroupRecord(ctx, name, &claim, s.groupNameKey(displayName)); err != nil {
+				return err
+			}
+		}
+		if resume == nil || !sameSet(spec.Users, users) || !sameSet(spec.Subgroups, subgroups) {
+			spec.Users, spec.Subgroups = users, subgroups
+			s.keepGroup(&spec)
+			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
+				// As for users: a form-commit trigger can fail after the spec
+				// was committed, and then the record must stay.
+				if saved, cerr := s.helix.GroupExists(ctx, name); cerr == nil && !saved && resume == nil {
+					s.forgetGroup(ctx, name, displayName)
+					return helixError(err, "group "+name)
+				} else if cerr != nil || !saved {
+					return helixError(err, "group "+name)
+				}
+				s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
+			}
+		}
+		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		final, added = rec, len(spec.Users)+len(spec.Subgroups)
+		return nil
+	}, func(ctx context.Context) error {
+		// The claim's mark cleared, last, after the lock's release: until
+		// then a retry finishes the create. (A write from another replica
+		// in between would be lost; an IdP does not write to a group whose
+		// create has not answered.)
+		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, final) }); err != nil {
 			return err
 		}
-		if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
-			// As for users: a form-commit trigger can fail after the spec
-			// was committed, and then the record must stay.
-			if saved, _ := s.helix.GroupExists(ctx, name); !saved {
-				s.forgetGroup(ctx, name, displayName)
-				return helixError(err, "group "+name)
-			}
-			s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
-		}
 		s.cfg.OnChange("group", "created", 1)
-		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
-		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		s.cfg.OnChange("member", "added", added)
 		return nil
 	})
 	return out, err
@@ -317,8 +350,9 @@ func (s *Service) ReplaceGroup(ctx context.Context, id string, doc map[string]an
 // members included. Concurrent PATCHes to one group are serialised across
 // processes (lock.go), so none loses another's members.
 //
-// p4 commands: lock (2), group -o, key, then group -i if members changed,
-// key if attributes changed, users if members were added: 4 to 7.
+// p4 commands: lock (2), group -o, key, then protects (the privilege
+// check) and group -i if members changed, key if attributes changed, users
+// if members were added: 4 to 8.
 func (s *Service) PatchGroup(ctx context.Context, id string, mutate func(doc map[string]any) error, opts ...WriteOption) (Group, error) {
 	return s.updateGroup(ctx, id, writeOpts(opts).guard("Group", id, mutating(mutate)))
 }
@@ -419,32 +453,15 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 		// no-op writes (Okta renames a group to its own name before each
 		// membership change); those change nothing and count nothing.
 		changed := false
-		if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
-			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
-			if err := s.writeGroupRecord(ctx, name, rec); err != nil {
-				return err
-			}
-			st.rec = rec
-			changed = true
-		}
-		if !strings.EqualFold(oldDisplayName, displayName) {
-			oldKey := ""
-			if oldDisplayName != "" {
-				oldKey = s.groupNameKey(oldDisplayName)
-			}
-			if err := s.moveIndex(ctx, s.groupNameKey(displayName), oldKey, name); err != nil {
-				return err
-			}
-			changed = true
-		}
+		// Helix Core first, the record last (lifecycle.go): a retry after
+		// a failure at any step sees the record as it was and writes every
+		// step again. The spec is written when Helix Core's differs.
 		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {
 			spec := st.spec
 			spec.Users, spec.Subgroups = users, subgroups
-			if len(spec.Users)+len(spec.Subgroups)+len(spec.Owners) == 0 {
-				// Helix Core deletes a group with no users, subgroups or
-				// owners; SCIM groups may be empty.
-				spec.Owners = []string{s.cfg.P4User}
-			}
+			// Helix Core deletes a group with no users, subgroups or
+			// owners; SCIM groups may be empty.
+			s.keepGroup(&spec)
 			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
 				return helixError(err, "group "+name)
 			}
@@ -453,6 +470,28 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			s.cfg.OnChange("member", "added", added)
 			s.cfg.OnChange("member", "removed", removed)
 			st.spec = spec
+			changed = true
+		}
+		renamed := !strings.EqualFold(oldDisplayName, displayName)
+		if st.rec == nil || renamed || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
+			var index []string
+			if renamed {
+				// The old displayName's entry goes before the record (which
+				// still names it, so a look-up by it finds the group by its
+				// record meanwhile); the new one in the record's own
+				// command, so neither exists without the other.
+				if oldDisplayName != "" {
+					if err := s.helix.DeleteKey(ctx, s.groupNameKey(oldDisplayName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
+						return helixError(err, "group "+name)
+					}
+				}
+				index = []string{s.groupNameKey(displayName)}
+			}
+			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
+			if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, rec, index...) }); err != nil {
+				return err
+			}
+			st.rec = rec
 			changed = true
 		}
 		if changed {
@@ -505,33 +544,53 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// DeleteGroup deletes the Helix Core group and the bridge's keys.
-// p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
+// DeleteGroup deletes the Helix Core group, then its name index, then its
+// record, which is the marker that clean-up is pending: a retry whose group
+// is gone but whose record remains finishes the clean-up (204); once
+// nothing is left it answers 404.
+// p4 commands: lock (2), group -o, key, protects (the privilege check),
+// group -d, 2 × key -d: 8.
 func (s *Service) DeleteGroup(ctx context.Context, id string, opts ...WriteOption) error {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {
 		return groupNotFound(id)
 	}
 	return s.withLock(ctx, id, func(ctx context.Context) error {
 		st, err := s.readGroup(ctx, id)
-		if err != nil {
+		name := id
+		switch {
+		case ErrorCode(err) == ENotFound:
+			rec, rerr := s.readGroupRecord(ctx, id)
+			if rerr != nil {
+				return rerr
+			}
+			if rec == nil {
+				return err
+			}
+			st = &groupState{spec: p4.Group{Name: id}, rec: rec}
+		case err != nil:
 			return err
+		default:
+			name = st.spec.Name
+			if err := writeOpts(opts).check("Group", id, s.toGroup(st).Doc); err != nil {
+				return err
+			}
+			if err := s.checkGroupWritable(ctx, name); err != nil {
+				return err
+			}
+			if err := s.helix.DeleteGroup(ctx, name); err != nil && !errors.Is(err, p4.ErrNotFound) {
+				return helixError(err, "group "+id)
+			}
+			s.cfg.OnChange("group", "deleted", 1)
 		}
-		if err := writeOpts(opts).check("Group", id, s.toGroup(st).Doc); err != nil {
-			return err
+		if st.rec == nil {
+			return nil
 		}
-		if err := s.checkGroupWritable(ctx, st.spec.Name); err != nil {
-			return err
+		if dn := str(st.rec.Doc, "displayName"); dn != "" {
+			if err := s.deleteKey(ctx, s.groupNameKey(dn), "group "+name); err != nil {
+				return err
+			}
 		}
-		if err := s.helix.DeleteGroup(ctx, st.spec.Name); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			return helixError(err, "group "+id)
-		}
-		s.cfg.OnChange("group", "deleted", 1)
-		displayName := st.spec.Name
-		if st.rec != nil {
-			displayName = str(st.rec.Doc, "displayName")
-		}
-		s.forgetGroup(ctx, st.spec.Name, displayName)
-		return nil
+		return s.deleteKey(ctx, s.groupKey(name), "group "+name)
 	})
 }
 

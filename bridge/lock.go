@@ -79,11 +79,17 @@ func (s *Service) withLock(ctx context.Context, name string, fn func(context.Con
 // most likely was never set: it starts with the `key -i` that a never-set
 // key needs instead of first failing a compare-and-set on it, which saves
 // one p4 command (3 in all when uncontended).
-func (s *Service) withCreateLock(ctx context.Context, name string, fn func(context.Context) error) error {
-	return s.lockAndRun(ctx, name, true, fn)
+//
+// then, if fn succeeded, runs after the Helix Core lock is released but
+// while the in-process lock is held: the step that ends a create (clearing
+// its pending mark) must come after the release, so that a crash before any
+// of the create's commands, the release included, leaves the mark for the
+// retry to find.
+func (s *Service) withCreateLock(ctx context.Context, name string, fn, then func(context.Context) error) error {
+	return s.lockAndRun(ctx, name, true, fn, then)
 }
 
-func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn func(context.Context) error) error {
+func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn func(context.Context) error, then ...func(context.Context) error) error {
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
 	defer cancel()
 	unlock, err := s.locks.lock(waitCtx, name)
@@ -97,16 +103,50 @@ func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn fu
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Release even if the request's context ended, so the lock does not
-		// linger until its TTL.
-		relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := s.helix.CompareAndSetKey(relCtx, key, holder, lockFree); err != nil {
-			s.cfg.Logger.WarnContext(ctx, "releasing lock failed; it expires by itself", "lock", key, "err", err)
+	err = fn(ctx)
+	// Release even if the request's context ended, so the lock does not
+	// linger until its TTL.
+	s.release(context.WithoutCancel(ctx), key, holder)
+	for _, step := range then {
+		if err != nil {
+			break
 		}
-	}()
-	return fn(ctx)
+		err = step(ctx)
+	}
+	return err
+}
+
+// releaseAttempts bounds the retries of a failed release. A release that
+// still fails leaves the lock to expire by its TTL, or to this process,
+// which takes back a lock held in its own name (acquire).
+const releaseAttempts = 3
+
+// release frees a lock this request holds. A failed release is retried: a
+// lock left held costs every other replica the TTL. A compare-and-set that
+// fails because the key no longer holds this holder means an earlier try
+// did free it (its answer was lost), or it expired and was taken over:
+// either way it is not ours to free.
+func (s *Service) release(ctx context.Context, key, holder string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.helix.CompareAndSetKey(ctx, key, holder, lockFree)
+		if err == nil || p4.KindOf(err) == p4.KindConflict {
+			return
+		}
+		if attempt == releaseAttempts || ctx.Err() != nil {
+			s.cfg.Logger.WarnContext(ctx, "releasing lock failed; it expires by itself", "lock", key, "err", err)
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff *= 4
+	}
 }
 
 func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, error) {
@@ -129,6 +169,10 @@ func (s *Service) acquire(ctx context.Context, key string, fresh bool) (string, 
 		}
 		var pe *p4.Error
 		if !errors.As(err, &pe) || pe.Kind != p4.KindConflict {
+			// The compare-and-set may have run with its answer lost: free
+			// what this attempt may hold, so no other replica waits for
+			// the TTL (a release that finds another value changes nothing).
+			s.release(context.WithoutCancel(ctx), key, holder)
 			if ctx.Err() != nil {
 				return "", busyError(key, ctx.Err())
 			}

@@ -29,6 +29,9 @@ type userRecord struct {
 	// Deleted marks a user that a DELETE only deactivated (DeleteDeactivates,
 	// or opened files): hidden from SCIM, re-linked by a later create.
 	Deleted bool `json:"deleted,omitempty"`
+	// Pending is pendingCreate while a create has not finished: its
+	// retry completes it instead of answering 409 (lifecycle.go).
+	Pending string `json:"pending,omitempty"`
 }
 
 // groupRecord is what the bridge keeps about a group.
@@ -37,6 +40,9 @@ type groupRecord struct {
 	Doc      map[string]any `json:"doc"` // displayName, externalId, other attributes; never members
 	Created  time.Time      `json:"created"`
 	Modified time.Time      `json:"modified"`
+	// Pending is pendingCreate while a create has not finished (as for
+	// users).
+	Pending string `json:"pending,omitempty"`
 }
 
 // keyPart makes a name usable inside a key name. Names made only of
@@ -92,8 +98,12 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 }
 
 // saveUserRecord writes the record and the index keys it adds, in one
-// `key -m`, and removes (best effort) the index keys of old it no longer
-// implies. old is nil for a user the bridge never wrote.
+// `key -m`, after removing the index keys of old it no longer implies. old
+// is nil for a user the bridge never wrote. The removals come first so that
+// the record, written last, is the marker that they are done (lifecycle.go):
+// a retry after a failed removal still finds old's keys in the record and
+// removes them. Meanwhile a look-up by a removed value misses, as it will
+// once the write is done.
 func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
@@ -101,20 +111,17 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 	}
 	var added []string
 	for _, k := range s.userIndexKeys(rec) {
-		if old == nil || !stale[k] || old.Deleted {
+		if old == nil || !stale[k] || old.Deleted || old.Pending != "" {
 			added = append(added, k)
 		}
 		delete(stale, k)
 	}
-	if err := s.writeUserRecord(ctx, name, rec, added...); err != nil {
-		return err
-	}
 	for k := range stale {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", k, "user", name, "err", err)
+			return helixError(err, "user "+name)
 		}
 	}
-	return nil
+	return s.writeUserRecord(ctx, name, rec, added...)
 }
 
 func (s *Service) groupNameKey(displayName string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -36,8 +35,16 @@ type userState struct {
 // carry "password"; it is sent to p4 passwd (when password sync is on) and
 // never stored.
 //
-// p4 commands: index, users, record, index, user -i, and passwd when a
-// password is synced: 6 (5 without a password).
+// The create is a claim and then an intent (lifecycle.go): the record,
+// marked pending, and the index keys are written first, in one command;
+// then the spec, the password (the IdP's, else a random one: a user is never
+// left without a password, p4-cli.md §5.6) or the deactivation; then the
+// record again without the mark. A retry of the same create finds its
+// pending claim and finishes it (201); a create of a user whose create
+// finished answers 409.
+//
+// p4 commands: index, users, protects (the privilege check), record,
+// user -i, passwd, record: 7.
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
@@ -76,18 +83,25 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 	now := s.cfg.Now().UTC()
 	rec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: now, Modified: now}
 	if len(existing) > 0 {
-		// The Helix Core user exists: only a user the bridge itself hid with
-		// a deactivating DELETE may be provisioned again.
+		// The Helix Core user exists: only a create of this userName that
+		// did not finish, or a user the bridge itself hid with a
+		// deactivating DELETE, may be provisioned.
 		u := existing[0]
 		old, err := s.readUserRecord(ctx, u.Name)
 		if err != nil {
 			return User{}, err
 		}
+		sameUserName := old != nil && strings.EqualFold(str(old.Doc, "userName"), userName)
 		switch {
 		case old == nil:
 			return User{}, errorf(EConflict, "Helix Core user %q already exists and is not linked to a SCIM identity; "+
 				"link it by matching on userName %q instead of creating it.", u.Name, s.synthUserName(u))
-		case !old.Deleted && strings.EqualFold(str(old.Doc, "userName"), userName):
+		case old.Pending == pendingCreate && sameUserName:
+			// The IdP's retry of a create that failed after its spec was
+			// saved: finish it.
+			rec.Created = old.Created
+			return s.converge(ctx, &userState{spec: u, rec: old}, rec, userIntent{password: password, hasPassword: hasPassword, create: true})
+		case !old.Deleted && sameUserName:
 			return User{}, errorf(EConflict, "User %q already exists.", userName)
 		case !old.Deleted:
 			return User{}, errorf(EConflict, "userName %q maps to Helix Core user %q, which already belongs to userName %q.",
@@ -102,40 +116,30 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		return s.applyUser(ctx, st, doc, password, hasPassword)
 	}
 
-	// Claim the userName first, record and indexes in one command, so that
-	// a retry after any later failure finds its own claim and completes
-	// (DESIGN §10).
-	if err := s.saveUserRecord(ctx, name, rec, nil); err != nil {
+	// Claim the userName first, record and indexes in one command, marked
+	// pending, so that a retry after any later failure finds its own claim
+	// and completes (DESIGN §10, §13).
+	claim := *rec
+	claim.Pending = pendingCreate
+	if err := s.saveUserRecord(ctx, name, &claim, nil); err != nil {
 		return User{}, err
 	}
 	spec := p4.User{Name: name, Email: email, FullName: fullName, Type: s.cfg.NewUserType, AuthMethod: s.cfg.NewUserAuth}
 	if err := s.helix.SaveUser(ctx, spec); err != nil {
 		// An error does not prove the spec was not saved: a form-commit
-		// trigger fails after p4d committed it. Dropping the record then
-		// would leave a user the retry cannot link (DESIGN §10).
-		if saved, _ := s.helix.Users(ctx, name); len(saved) == 0 {
+		// trigger fails after p4d committed it, a lost answer hides the
+		// save. The claim is dropped only when Helix Core says the user
+		// is not there; otherwise the retry finishes it (DESIGN §10).
+		if saved, cerr := s.helix.Users(ctx, name); cerr == nil && len(saved) == 0 {
 			s.forgetUser(ctx, name, rec)
+			return User{}, helixError(err, "user "+name)
+		} else if cerr != nil {
 			return User{}, helixError(err, "user "+name)
 		}
 		s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the user spec; the user is created", "user", name, "err", err)
 	}
 	s.cfg.OnChange("user", "created", 1)
-	st := &userState{spec: spec, rec: rec}
-	if !activeOf(doc) {
-		if err := s.deactivate(ctx, name, spec.AuthMethod); err != nil {
-			return User{}, err
-		}
-	} else if hasPassword && password != "" && !s.cfg.DisablePasswordSync {
-		if err := s.setPassword(ctx, name, spec.AuthMethod, password); err != nil {
-			// Undo the create: a user without the password the IdP chose
-			// would be a half-made resource.
-			if derr := s.helix.DeleteUser(ctx, name); derr == nil {
-				s.forgetUser(ctx, name, rec)
-			}
-			return User{}, err
-		}
-	}
-	return s.toUser(st), nil
+	return s.converge(ctx, &userState{spec: spec, rec: &claim}, rec, userIntent{password: password, hasPassword: hasPassword, create: true})
 }
 
 // forgetUser removes the bridge's keys for a user, best effort: it runs on
@@ -247,8 +251,10 @@ func userNotFound(id string) error {
 // ReplaceUser applies a PUT: doc replaces what the IdP wrote before.
 // "active" keeps its value when the PUT leaves it out.
 //
-// p4 commands: user -o, key, then only what changed (user -i, key, passwd,
-// and logout/passwd for a deactivation).
+// p4 commands: user -o, key, then user -i if Helix Core's Email or
+// FullName differ, passwd if a password is synced, the record if it
+// changed; for an inactive user, on every write, passwd, logout and the
+// deny group (lifecycle.go).
 func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...WriteOption) (User, error) {
 	return s.updateUser(ctx, id, writeOpts(opts).guard("User", id, func(cur map[string]any) (map[string]any, error) {
 		next := cloneDoc(doc)
@@ -280,21 +286,6 @@ func mutating(mutate func(doc map[string]any) error) func(cur map[string]any) (m
 	}
 }
 
-// moveIndex points an index key at name and removes the old entry, if any.
-// The old entry's removal is best effort: a stale index entry is checked
-// against the record before it is trusted.
-func (s *Service) moveIndex(ctx context.Context, newKey, oldKey, name string) error {
-	if err := helixError(s.helix.SetKey(ctx, newKey, name), name); err != nil {
-		return err
-	}
-	if oldKey != "" {
-		if err := s.helix.DeleteKey(ctx, oldKey); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", oldKey, "name", name, "err", err)
-		}
-	}
-	return nil
-}
-
 func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (User, error) {
 	if ValidateName(id) != nil {
 		return User{}, userNotFound(id)
@@ -323,7 +314,7 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 	return s.applyUser(ctx, st, doc, password, hasPassword)
 }
 
-// applyUser writes the difference between the current state and doc.
+// applyUser re-establishes doc's intent for an existing user (lifecycle.go).
 func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]any, password string, hasPassword bool) (User, error) {
 	name := st.spec.Name
 	userName := strings.TrimSpace(str(doc, "userName"))
@@ -343,7 +334,6 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 	if st.rec == nil {
 		oldUserName = ""
 	}
-	wasActive := st.rec == nil || activeOf(rec.Doc)
 	if !strings.EqualFold(oldUserName, userName) {
 		if err := s.checkUserNameFree(ctx, userName, name); err != nil {
 			return User{}, err
@@ -358,43 +348,11 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 			return User{}, helixError(err, "user "+name)
 		}
 	}
-	// The record is written before the spec, like on create, so a failure
-	// in between leaves a state the retry repairs.
-	newRec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified}
-	if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) ||
-		rec.Email != email || rec.FullName != fullName || rec.Deleted {
-		newRec.Modified = s.cfg.Now().UTC()
-		if err := s.saveUserRecord(ctx, name, newRec, st.rec); err != nil {
-			return User{}, err
-		}
+	next := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified, Pending: rec.Pending}
+	if st.rec == nil {
+		next.Pending = ""
 	}
-	if st.spec.Email != email || st.spec.FullName != fullName {
-		spec := st.spec
-		spec.Email, spec.FullName = email, fullName
-		if err := s.helix.SaveUser(ctx, spec); err != nil {
-			return User{}, helixError(err, "user "+name)
-		}
-		st.spec = spec
-		s.cfg.OnChange("user", "updated", 1)
-	}
-	active := activeOf(doc)
-	switch {
-	case wasActive && !active:
-		if err := s.deactivate(ctx, name, st.spec.AuthMethod); err != nil {
-			return User{}, err
-		}
-	case !wasActive && active:
-		if err := s.reactivate(ctx, name); err != nil {
-			return User{}, err
-		}
-	}
-	if active && hasPassword && password != "" && !s.cfg.DisablePasswordSync {
-		if err := s.setPassword(ctx, name, st.spec.AuthMethod, password); err != nil {
-			return User{}, err
-		}
-	}
-	st.rec = newRec
-	return s.toUser(st), nil
+	return s.converge(ctx, st, next, userIntent{password: password, hasPassword: hasPassword})
 }
 
 // normalise turns a document into its JSON form so that values decoded
@@ -424,64 +382,13 @@ func (s *Service) setPassword(ctx context.Context, name, authMethod, password st
 	return helixError(err, "user "+name)
 }
 
-// deactivate logs the user out everywhere, replaces the password with a
-// random one nobody knows, and adds the user to the deny group if one is
-// configured. p4 commands: logout, passwd, and 4 for the deny group.
-func (s *Service) deactivate(ctx context.Context, name, authMethod string) error {
-	if err := s.helix.Logout(ctx, name); err != nil && !errors.Is(err, p4.ErrNotFound) {
-		return helixError(err, "user "+name)
-	}
-	s.cfg.OnChange("user", "deactivated", 1)
-	if !strings.HasPrefix(authMethod, "ldap") {
-		err := s.helix.SetPassword(ctx, name, s.cfg.RandomPassword())
-		if err != nil && !errors.Is(err, p4.ErrUnsupported) {
-			return helixError(err, "user "+name)
-		}
-	}
-	if s.cfg.DenyGroup != "" {
-		return s.setDenyMembership(ctx, name, true)
-	}
-	return nil
-}
-
-// reactivate undoes what deactivate can undo: the deny group membership.
-// Sessions and the password stay invalid until the user logs in through SSO
-// or the IdP syncs a password.
-func (s *Service) reactivate(ctx context.Context, name string) error {
-	s.cfg.OnChange("user", "reactivated", 1)
-	if s.cfg.DenyGroup != "" {
-		return s.setDenyMembership(ctx, name, false)
-	}
-	return nil
-}
-
-func (s *Service) setDenyMembership(ctx context.Context, name string, member bool) error {
-	return s.withLock(ctx, s.cfg.DenyGroup, func(ctx context.Context) error {
-		g, err := s.helix.Group(ctx, s.cfg.DenyGroup)
-		if errors.Is(err, p4.ErrNotFound) {
-			g = p4.Group{Name: s.cfg.DenyGroup, Owners: []string{s.cfg.P4User}}
-		} else if err != nil {
-			return helixError(err, "group "+s.cfg.DenyGroup)
-		}
-		has := containsName(g.Users, name, s.sameName)
-		if has == member {
-			return nil
-		}
-		if member {
-			g.Users = append(g.Users, name)
-		} else {
-			g.Users = removeName(g.Users, name, s.sameName)
-		}
-		if len(g.Users)+len(g.Subgroups)+len(g.Owners) == 0 {
-			g.Owners = []string{s.cfg.P4User}
-		}
-		_, err = s.helix.SaveGroup(ctx, g)
-		return helixError(err, "group "+s.cfg.DenyGroup)
-	})
-}
-
-// DeleteUser applies the delete policy. Work is never destroyed: a user
-// with opened files is deactivated instead of deleted.
+// DeleteUser applies the delete policy, as an intent that every attempt
+// re-establishes (lifecycle.go). With DeleteRemoves: out of every group's
+// Users and Owners, logged out, the user deleted, then its index keys and
+// last its record, which is the marker that clean-up is pending: a retry
+// whose user is gone but whose record remains finishes the clean-up (204);
+// once nothing is left it answers 404. Work is never destroyed: a user with
+// opened files is deactivated and hidden instead of deleted.
 func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption) error {
 	if ValidateName(id) != nil {
 		return userNotFound(id)
@@ -491,10 +398,26 @@ func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption
 		return busyError(id, err)
 	}
 	defer unlock()
-	st, err := s.readUser(ctx, id, false)
+	users, err := s.helix.Users(ctx, id)
+	if err != nil {
+		return helixError(err, "user "+id)
+	}
+	rec, err := s.readUserRecord(ctx, id)
 	if err != nil {
 		return err
 	}
+	if len(users) == 0 {
+		if rec == nil {
+			return userNotFound(id)
+		}
+		// The user is gone but its record is not: an earlier DELETE
+		// stopped after `user -d`. Finish its clean-up.
+		return s.finishDelete(ctx, id, rec)
+	}
+	if rec != nil && rec.Deleted {
+		return userNotFound(id) // hidden by an earlier deactivating DELETE
+	}
+	st := &userState{spec: users[0], rec: rec}
 	if err := writeOpts(opts).check("User", id, s.toUser(st).Doc); err != nil {
 		return err
 	}
@@ -502,67 +425,16 @@ func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption
 	if err := s.checkUserWritable(ctx, st.spec); err != nil {
 		return err
 	}
-	rec := st.rec
 	if rec == nil {
 		rec = &userRecord{Doc: s.toUser(st).Doc, Email: st.spec.Email, FullName: st.spec.FullName, Created: s.cfg.Now().UTC()}
 	}
 	if s.cfg.Delete == DeleteRemoves {
-		err := s.helix.DeleteUser(ctx, name)
-		switch {
-		case err == nil || errors.Is(err, p4.ErrNotFound):
-			s.cfg.OnChange("user", "deleted", 1)
-			if err := s.removeFromAllGroups(ctx, name); err != nil {
-				return err
-			}
-			s.forgetUser(ctx, name, rec)
-			return nil
-		case errors.Is(err, p4.ErrInUse):
-			s.cfg.Logger.WarnContext(ctx, "user has opened files: deactivated instead of deleted", "user", name)
-		default:
-			return helixError(err, "user "+name)
-		}
-	}
-	if activeOf(rec.Doc) {
-		if err := s.deactivate(ctx, name, st.spec.AuthMethod); err != nil {
+		removed, err := s.removeUser(ctx, name, rec)
+		if removed || err != nil {
 			return err
 		}
 	}
-	rec.Doc["active"] = false
-	rec.Deleted = true
-	rec.Modified = s.cfg.Now().UTC()
-	return s.writeUserRecord(ctx, name, rec, s.hiddenKey(name))
-}
-
-// removeFromAllGroups takes a deleted user out of every group, so that a
-// later user of the same name does not inherit its access.
-func (s *Service) removeFromAllGroups(ctx context.Context, name string) error {
-	groups, err := s.helix.Groups(ctx)
-	if err != nil {
-		return helixError(err, "groups")
-	}
-	for _, g := range groups {
-		if !containsName(g.Users, name, s.sameName) {
-			continue
-		}
-		err := s.withLock(ctx, g.Name, func(ctx context.Context) error {
-			full, err := s.helix.Group(ctx, g.Name)
-			if errors.Is(err, p4.ErrNotFound) {
-				return nil
-			} else if err != nil {
-				return helixError(err, "group "+g.Name)
-			}
-			full.Users = removeName(full.Users, name, s.sameName)
-			if len(full.Users)+len(full.Subgroups)+len(full.Owners) == 0 {
-				full.Owners = []string{s.cfg.P4User}
-			}
-			_, err = s.helix.SaveGroup(ctx, full)
-			return helixError(err, "group "+g.Name)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.hideUser(ctx, name, st.spec.AuthMethod, rec)
 }
 
 // toUser builds the SCIM view: the record's document, with Helix Core's

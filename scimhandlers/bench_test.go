@@ -36,10 +36,10 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 	seq := 0
 	next := func() string { seq++; return fmt.Sprintf("bench%06d", seq) }
 	return []operation{
-		{"CreateUser", 201, 5, func() (string, string, any) {
+		{"CreateUser", 201, 7, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com"}
 		}},
-		{"CreateUserWithPassword", 201, 6, func() (string, string, any) {
+		{"CreateUserWithPassword", 201, 7, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com", "password": "Passw0rd-1"}
 		}},
 		{"GetUser", 200, 3, func() (string, string, any) { return "GET", "/Users/seed01", nil }},
@@ -78,12 +78,12 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "PATCH", "/Users/" + id, patch(map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 		}},
-		{"DeleteUser", 204, 8, func() (string, string, any) {
+		{"DeleteUser", 204, 9, func() (string, string, any) {
 			id := next()
 			st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": id}).Must(b, 201)
 			return "DELETE", "/Users/" + id, nil
 		}},
-		{"CreateGroup", 201, 8, func() (string, string, any) {
+		{"CreateGroup", 201, 9, func() (string, string, any) {
 			return "POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": next() + " group"}
 		}},
 		{"FilterDisplayName", 200, 3, func() (string, string, any) {

@@ -111,7 +111,8 @@ type Config struct {
 	NewUserAuthMethod string // "" = server default | perforce | perforce+2fa | ldap | ldap+2fa
 	PasswordSync      bool
 	DeprovisionGroup  string
-	DeletePolicy      string // delete | deactivate
+	DeletePolicy      string        // delete | deactivate
+	LockTTL           time.Duration // LOCK_TTL: a crashed replica's group lock is taken over after this
 	ProtectedUsers    []string
 	ProtectedGroups   []string
 	// AllowPrivilegedUsers hands users with admin or super in the
@@ -223,6 +224,7 @@ func configSettings() []configSetting {
 		{name: "PASSWORD_SYNC", group: "Provisioning policy", def: "true", boolean: true, help: "set SCIM passwords in Helix Core (p4 passwd)"},
 		{name: "DEPROVISION_GROUP", group: "Provisioning policy", help: "group deactivated users are moved into (deny it in protections); empty = none"},
 		{name: "DELETE_POLICY", group: "Provisioning policy", def: "delete", help: "what SCIM DELETE does: delete | deactivate"},
+		{name: "LOCK_TTL", group: "Provisioning policy", def: "30s", help: "a group lock a crashed replica left is taken over after this; must exceed the longest group write"},
 		{name: "PROTECTED_USERS", group: "Provisioning policy", help: "users never changed through SCIM, comma-separated (P4USER always is)"},
 		{name: "PROTECTED_GROUPS", group: "Provisioning policy", help: "groups whose members are never changed and that are never deleted through SCIM, comma-separated (groups the protections give admin or super always are)"},
 		{name: "ALLOW_PRIVILEGED_USERS", group: "Provisioning policy", def: "false", boolean: true, help: "let SCIM change users the protections table gives admin or super (password, active, profile, delete); check reports it"},
@@ -1065,6 +1067,7 @@ func (c *Config) parsePolicy(p *configParser) {
 		}
 	}
 	c.DeletePolicy = p.oneOf("DELETE_POLICY", "delete", "deactivate")
+	c.LockTTL = p.duration("LOCK_TTL", 100*time.Millisecond)
 	for _, u := range cfgList(p.str("PROTECTED_USERS")) {
 		if why := helixNameProblem(u); why != "" {
 			p.fail("PROTECTED_USERS", "%q %s; list Helix Core user names, comma-separated", u, why)
@@ -1214,6 +1217,7 @@ func (c Config) BridgeConfig() bridge.Config {
 		DisablePasswordSync: !c.PasswordSync,
 		DenyGroup:           c.DeprovisionGroup,
 		Delete:              bridge.DeletePolicy(c.DeletePolicy),
+		LockTTL:             c.LockTTL,
 		Protected:           slices.Clone(c.ProtectedUsers),
 	}
 	b.ProtectedGroups = slices.Clone(c.ProtectedGroups)

@@ -49,6 +49,10 @@ type Options struct {
 	CommandTimeout time.Duration
 	// DryRun, if set, runs the bridge on a dry-run client logging here.
 	DryRun *slog.Logger
+	// P4Bin, if set, is exec'd as p4 instead of the test binary: a build
+	// of cmd/p4emu without -race, for a test that runs thousands of
+	// commands.
+	P4Bin string
 }
 
 // Start starts a stack and stops it when the test ends.
@@ -59,8 +63,12 @@ func Start(t testing.TB, opts Options) *Stack {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	bin := env.Bin
+	if opts.P4Bin != "" {
+		bin = opts.P4Bin
+	}
 	client, err := p4.New(p4.Config{
-		Bin:            env.Bin,
+		Bin:            bin,
 		Port:           env.Port,
 		User:           env.User,
 		Password:       env.Password,

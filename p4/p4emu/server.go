@@ -24,15 +24,18 @@ type Server struct {
 	configurables map[string]string
 	started       time.Time
 
-	netMu   sync.Mutex // guards the listener state below
-	addr    string
-	ln      net.Listener
-	conns   map[net.Conn]struct{}
-	faults  map[string]Fault
-	invs    []Invocation
-	closed  chan struct{} // closed by Close: releases hung handlers
-	wg      sync.WaitGroup
-	isClose bool
+	netMu    sync.Mutex // guards the listener state below
+	addr     string
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	faults   map[string]Fault
+	nth      NthFault // armed by FaultNth (nth.go)
+	nthSeen  int
+	nthFired bool
+	invs     []Invocation
+	closed   chan struct{} // closed by Close: releases hung handlers
+	wg       sync.WaitGroup
+	isClose  bool
 }
 
 // Fault makes the server misbehave for a command ("" = every command).
@@ -237,7 +240,10 @@ func (s *Server) handle(nc net.Conn) {
 			}
 			continue
 		}
-		f := s.record(req)
+		f, crash := s.record(req)
+		if crash != nil {
+			crash()
+		}
 		if f.Delay > 0 {
 			select {
 			case <-time.After(f.Delay):
@@ -287,16 +293,20 @@ func (s *Server) handle(nc net.Conn) {
 	}
 }
 
-// record appends the invocation and returns the fault that applies.
-func (s *Server) record(req request) Fault {
+// record appends the invocation and returns the fault that applies, and
+// for a FaultCrash the function to call before it.
+func (s *Server) record(req request) (Fault, func()) {
 	s.netMu.Lock()
 	defer s.netMu.Unlock()
 	s.invs = append(s.invs, Invocation{Args: append([]string(nil), req.Argv...), User: req.User,
 		Command: req.Command, Time: s.opts.Now()})
-	if f, ok := s.faults[req.Command]; ok && (f.Flag == "" || slices.Contains(req.Args, f.Flag)) {
-		return f
+	if f, crash, ok := s.nthLocked(); ok {
+		return f, crash
 	}
-	return s.faults[""]
+	if f, ok := s.faults[req.Command]; ok && (f.Flag == "" || slices.Contains(req.Args, f.Flag)) {
+		return f, nil
+	}
+	return s.faults[""], nil
 }
 
 // finish encodes an output for the request's mode.
