@@ -90,6 +90,15 @@ func TestHostileInput(t *testing.T) {
 		{"employeeNumber", "/Users", func(v string) string {
 			return user("schemas", []string{userSchema, entSchema}, entSchema, map[string]any{"employeeNumber": v})
 		}},
+		{"phoneNumbers.value", "/Users", func(v string) string {
+			return user("phoneNumbers", []any{map[string]any{"value": v, "type": "work"}})
+		}},
+		{"addresses.streetAddress", "/Users", func(v string) string {
+			return user("addresses", []any{map[string]any{"streetAddress": v, "type": "work"}})
+		}},
+		{"manager.value", "/Users", func(v string) string {
+			return user("schemas", []string{userSchema, entSchema}, entSchema, map[string]any{"manager": map[string]any{"value": v}})
+		}},
 		{"group displayName", "/Groups", func(v string) string {
 			return jsonOf(t, map[string]any{"schemas": []string{groupSchema}, "displayName": v})
 		}},
