@@ -219,10 +219,13 @@ func (c *Client) commandEach(ctx context.Context, stdin []byte, sink *statSink, 
 }
 
 // commandLines runs args with lines as further arguments read from stdin
-// (p4 -x -); with no lines it is command. p4 takes each line as one argument, so a line break inside
-// one would split it: such a value, and an empty one (whether p4 keeps an
-// empty line as an empty argument is not documented [INF]), is refused
-// without running anything, and without showing it.
+// (p4 -x -); with no lines it is command. p4 takes each line as one
+// argument, so a line break inside one would split it: such a value, and
+// an empty one (whether p4 keeps an empty line as an empty argument is not
+// documented [INF]), is refused without running anything, and without
+// showing it. How long a line p4 reads, and whether it trims blanks, are
+// not documented either [INF]: the bridge's records are JSON of at most
+// 64 KiB, which neither starts nor ends with a blank.
 func (c *Client) commandLines(ctx context.Context, sink *statSink, lines []string, args ...string) (*result, error) {
 	for i, l := range lines {
 		if l == "" || strings.ContainsAny(l, "\r\n") {
