@@ -8,10 +8,12 @@ import (
 	"github.com/p4scim/p4scim/p4/marshal"
 )
 
-// Key reads a key with `key NAME`. p4 shows an unset key as "0", so ok is
-// false for "0".
+// Key reads a key with `p4 -x - key` and NAME on stdin: index keys are
+// named after the IdP's userName, externalId and e-mail address (hex
+// encoded, which hides nothing), so key names stay off argv as values do
+// (§5.7). p4 shows an unset key as "0", so ok is false for "0".
 func (c *Client) Key(ctx context.Context, name string) (string, bool, error) {
-	res, err := c.command(ctx, nil, "key", name)
+	res, err := c.commandLines(ctx, nil, []string{name}, "key")
 	if err != nil {
 		return "", false, err
 	}
@@ -68,9 +70,9 @@ func (c *Client) SetKeys(ctx context.Context, kv map[string]string) error {
 	return nil
 }
 
-// DeleteKey deletes a key with `key -d NAME`.
+// DeleteKey deletes a key with `p4 -x - key -d` and NAME on stdin (see Key).
 func (c *Client) DeleteKey(ctx context.Context, name string) error {
-	_, err := c.command(ctx, nil, "key", "-d", name)
+	_, err := c.commandLines(ctx, nil, []string{name}, "key", "-d")
 	return err
 }
 

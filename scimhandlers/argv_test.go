@@ -13,14 +13,17 @@ import (
 // TestProfileValuesOffArgv: the profile an IdP sends (phone numbers,
 // addresses, manager, title, ...) reaches Helix Core only in the user's
 // record, on stdin: no value of it is on the argv of any p4 command, on
-// create, update or replace (p4-cli.md §5.7), in plain or hex form, and
-// the IdP reads it back intact.
+// create, update, replace or a filtered read (p4-cli.md §5.7), in plain
+// or hex form (the index keys are named after the hex of the userName,
+// externalId and e-mail address), and the IdP reads it back intact.
 func TestProfileValuesOffArgv(t *testing.T) {
 	st := stacktest.Start(t, stacktest.Options{})
 	profile := func(tag string) map[string]any {
 		return map[string]any{
 			"schemas":      []string{userSchema, entSchema},
-			"userName":     "prof@example.com",
+			"userName":     "prof@zqidp.example.com",
+			"externalId":   "zqext" + tag,
+			"emails":       []any{map[string]any{"value": "zqmail" + tag + "@example.com", "type": "work", "primary": true}},
 			"title":        "zqtitle" + tag,
 			"nickName":     "zqnick" + tag,
 			"phoneNumbers": []any{map[string]any{"value": "+1 555 01" + tag, "type": "work"}},
@@ -32,7 +35,7 @@ func TestProfileValuesOffArgv(t *testing.T) {
 	}
 	markers := func(tag string) []string {
 		var out []string
-		for _, m := range []string{"555 01" + tag, "zqtitle" + tag, "zqnick" + tag, "zqstreet " + tag, "zqcity" + tag,
+		for _, m := range []string{"zqidp", "zqext" + tag, "zqmail" + tag, "555 01" + tag, "zqtitle" + tag, "zqnick" + tag, "zqstreet " + tag, "zqcity" + tag,
 			"zq9" + tag, "zqdept" + tag, "zqcc" + tag, "zqboss" + tag} {
 			out = append(out, m, hex.EncodeToString([]byte(m)))
 		}
@@ -55,6 +58,13 @@ func TestProfileValuesOffArgv(t *testing.T) {
 	}
 	st.Do("POST", "/Users", profile("11")).Must(t, 201)
 	check("create", "11")
+	st.Emu.Server.ResetInvocations()
+	for _, f := range []string{`userName eq "prof@zqidp.example.com"`, `externalId eq "zqext11"`, `emails.value eq "zqmail11@example.com"`} {
+		if r := st.Do("GET", "/Users?"+filterQuery(f), nil).Must(t, 200); r.JSON["totalResults"] != float64(1) {
+			t.Fatalf("%s: %s", f, r.Body)
+		}
+	}
+	check("filtered read", "11")
 	st.Emu.Server.ResetInvocations()
 	st.Do("PATCH", "/Users/prof", patch(
 		map[string]any{"op": "replace", "path": "phoneNumbers", "value": []any{map[string]any{"value": "+1 555 0122", "type": "work"}}},
