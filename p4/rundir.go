@@ -65,8 +65,9 @@ func newRunDir(parent string) (dir string, release func(), err error) {
 
 // sweepRunDirs removes the private directories under parent that no live
 // client holds: a tickets file left by a crash holds a valid super ticket.
-// A directory it cannot inspect or remove (another user's, in a shared
-// /tmp) is left alone.
+// Only directories of this user are looked into: in a shared /tmp another
+// user's could not be removed anyway, and could hold traps (a FIFO named
+// lock would block the open).
 func sweepRunDirs(parent string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
@@ -75,6 +76,9 @@ func sweepRunDirs(parent string) {
 	for _, e := range entries {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), runDirPrefix) {
 			continue // a symlink named like one is not ours to follow
+		}
+		if fi, err := e.Info(); err != nil || !ownedByUs(fi) {
+			continue
 		}
 		dir := filepath.Join(parent, e.Name())
 		if abandoned(dir) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +52,18 @@ func TestPrivateRunDir(t *testing.T) {
 	// Being made right now by another client.
 	unlockedNew := mkdir("p4scim-run-333")
 	other := mkdir("p4scim-dev-444", "tickets")
+	// A trap: a FIFO named lock would block a plain open for ever.
+	fifo := mkdir("p4scim-run-555")
+	if err := syscall.Mkfifo(filepath.Join(fifo, "lock"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another user's (when the test may give it away): not ours to judge.
+	foreign := mkdir("p4scim-run-666", "lock", "tickets")
+	if os.Geteuid() == 0 {
+		if err := os.Chown(foreign, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
 	target := mkdir("elsewhere", "keep")
 	link := filepath.Join(parent, "p4scim-run-link")
 	if err := os.Symlink(target, link); err != nil {
@@ -65,7 +78,7 @@ func TestPrivateRunDir(t *testing.T) {
 	if err := live.Login(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	liveDir := ownDir(t, parent, crashed, unlockedNew)
+	liveDir := ownDir(t, parent, crashed, unlockedNew, fifo, foreign)
 	st, err := os.Stat(liveDir)
 	if err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("private directory %s: %v, mode %v", liveDir, err, st.Mode().Perm())
@@ -79,12 +92,19 @@ func TestPrivateRunDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, gone := range []string{crashed, unlockedOld} {
+	gone := []string{crashed, unlockedOld}
+	kept := []string{liveDir, unlockedNew, other, fifo, link, filepath.Join(target, "keep")}
+	if os.Geteuid() == 0 {
+		kept = append(kept, foreign)
+	} else {
+		gone = append(gone, foreign) // ours after all: crashed, and swept
+	}
+	for _, gone := range gone {
 		if _, err := os.Lstat(gone); !os.IsNotExist(err) {
 			t.Errorf("%s left behind: %v", filepath.Base(gone), err)
 		}
 	}
-	for _, kept := range []string{liveDir, unlockedNew, other, link, filepath.Join(target, "keep")} {
+	for _, kept := range kept {
 		if _, err := os.Lstat(kept); err != nil {
 			t.Errorf("%s removed: %v", filepath.Base(kept), err)
 		}
