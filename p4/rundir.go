@@ -29,13 +29,14 @@ const runDirGrace = time.Minute
 // is empty: the service's runtime directory when systemd gives one
 // (RuntimeDirectory=, removed when the service stops, crash or not), the
 // user's runtime directory (a tmpfs, 0700, emptied at logout), else the
-// temporary directory.
+// temporary directory. A variable naming no directory (copied into a
+// container from a host, say) is passed over.
 func defaultRunParent() string {
-	if d, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return d
+	runtimeDir, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":")
+	for _, d := range []string{runtimeDir, os.Getenv("XDG_RUNTIME_DIR")} {
+		if st, err := os.Stat(d); d != "" && err == nil && st.IsDir() {
+			return d
+		}
 	}
 	return os.TempDir()
 }

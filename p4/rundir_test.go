@@ -139,3 +139,38 @@ func ownDir(t *testing.T, parent string, made ...string) string {
 	}
 	return found[0]
 }
+
+// TestRunDirParent: without RunDir the private directory goes to systemd's
+// RuntimeDirectory, else the user's runtime directory, else TMPDIR; a
+// variable naming no directory is passed over.
+func TestRunDirParent(t *testing.T) {
+	env := p4emutest.Start(t, p4emu.Options{})
+	runtimeDir, xdg, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	missing := filepath.Join(t.TempDir(), "missing")
+	tests := []struct {
+		name                string
+		runtime, xdgRuntime string
+		want                string
+	}{
+		{"systemd RuntimeDirectory", runtimeDir + ":/other", xdg, runtimeDir},
+		{"user runtime directory", "", xdg, xdg},
+		{"RuntimeDirectory missing", missing, xdg, xdg},
+		{"neither", "", missing, tmp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("RUNTIME_DIRECTORY", tt.runtime)
+			t.Setenv("XDG_RUNTIME_DIR", tt.xdgRuntime)
+			t.Setenv("TMPDIR", tmp)
+			c, err := p4.New(p4.Config{Bin: env.Bin, Port: env.Port, User: env.User, Password: env.Password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			matches, _ := filepath.Glob(filepath.Join(tt.want, "p4scim-run-*"))
+			if len(matches) != 1 {
+				t.Fatalf("private directories under %s: %v", tt.want, matches)
+			}
+		})
+	}
+}
