@@ -40,7 +40,6 @@ COPY --from=build /out/p4scim /usr/local/bin/p4scim
 USER p4scim
 WORKDIR /var/lib/p4scim
 ENV LISTEN_ADDRESS=:8080 \
-    P4TICKETS=/var/lib/p4scim/.p4tickets \
     P4TRUST=/var/lib/p4scim/.p4trust
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/elimity-com/scim v0.0.0-20240320110924-172bf2aee9c8
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/joho/godotenv v1.5.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/scim2/filter-parser/v2 v2.2.0

@@ -15,8 +15,9 @@ const (
 	maxDocDepth    = 8        // nesting of objects and lists
 	maxListLength  = 1000     // elements of one multi-valued attribute (members are checked separately)
 	// maxDocBytes bounds what one resource stores, encoded: the record is
-	// a Helix Core key value, and key values travel on p4's argv, which
-	// Linux caps at 128 KiB per argument.
+	// a Helix Core key value, one line of p4 -x's stdin (no longer argv,
+	// which Linux caps at 128 KiB per argument), and whatever p4's line
+	// reading allows, a record far above any directory's is a mistake.
 	maxDocBytes = 64 << 10
 )
 

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,11 +27,12 @@ type Config struct {
 	Port             string // P4PORT
 	User             string // P4USER: a super user
 	Password         string // its password, or a ticket (32 hex digits)
-	Tickets          string // P4TICKETS file; default a private file in a private temp dir
+	Tickets          string // P4TICKETS file; default a private file in a private directory under RunDir
 	Trust            string // P4TRUST file; default next to the tickets file. Set, it is used as is for ssl: ports without TrustFingerprint or TrustAny
 	Charset          string // P4CHARSET, for Unicode-mode servers
 	TrustFingerprint string // for ssl: ports, the fingerprint to trust
 	TrustAny         bool   // for ssl: ports, trust whatever the server presents (trust -f -y)
+	RunDir           string // parent of the private directory when Tickets or Trust is empty; default defaultRunParent()
 	CommandTimeout   time.Duration
 	MaxConcurrent    int
 	Observer         func(CommandEvent)
@@ -77,11 +80,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), cleanup: func() {}, ownTrust: cfg.Trust != ""}
 	if cfg.Tickets == "" || cfg.Trust == "" {
-		dir, err := os.MkdirTemp("", "p4scim-")
+		dir, release, err := newRunDir(cfg.RunDir)
 		if err != nil {
 			return nil, fmt.Errorf("p4 client: private directory for tickets: %w", err)
 		}
-		c.cleanup = func() { os.RemoveAll(dir) }
+		c.cleanup = release
 		if c.cfg.Tickets == "" {
 			c.cfg.Tickets = filepath.Join(dir, "tickets")
 		}
@@ -103,15 +106,19 @@ func (c *Client) Port() string { return c.cfg.Port }
 // P4User returns P4USER.
 func (c *Client) P4User() string { return c.cfg.User }
 
-// childEnv builds the child's environment: this process's environment
-// without any P4* variable, plus exactly the ones the client decides.
+// childEnv builds the child's environment from an allow-list: the few
+// variables of this process's environment that p4 (or a wrapper script
+// named by P4BIN) needs to run, plus exactly the P4 settings the client
+// decides. Everything else the daemon holds (BEARER_TOKEN, OAuth client
+// secrets, cloud credentials, P4* settings of the host) stays out of the
+// child, where a wrapper script, a client-side extension or a crash
+// report could pass it on.
 func childEnv(base []string, cfg Config, ticket bool) []string {
-	env := make([]string, 0, len(base)+8)
+	env := make([]string, 0, 16)
 	for _, kv := range base {
-		if strings.HasPrefix(kv, "P4") {
-			continue
+		if name, _, ok := strings.Cut(kv, "="); ok && inheritedVar(name) {
+			env = append(env, kv)
 		}
-		env = append(env, kv)
 	}
 	env = append(env, "P4PORT="+cfg.Port, "P4USER="+cfg.User, "P4TICKETS="+cfg.Tickets, "P4TRUST="+cfg.Trust,
 		"P4CONFIG=", "P4ENVIRO=/dev/null")
@@ -122,6 +129,27 @@ func childEnv(base []string, cfg Config, ticket bool) []string {
 		env = append(env, "P4PASSWD="+cfg.Password)
 	}
 	return env
+}
+
+// inheritedVar reports whether a variable of the daemon's environment is
+// passed on to p4. p4 itself reads only P4* variables (set by childEnv),
+// HOME (the default places of its files, all set explicitly here) and the
+// locale (§1.5, §1.7); PATH and TMPDIR serve a P4BIN that is a wrapper
+// script; TZ keeps local times as the host shows them. On Windows, Winsock
+// needs SYSTEMROOT, and names are case-insensitive. GORACE only matters to
+// a Go program run as p4 (the emulator in tests under -race, which would
+// otherwise sleep a second at each exit); it holds no secret.
+func inheritedVar(name string) bool {
+	if runtime.GOOS == "windows" {
+		name = strings.ToUpper(name)
+	}
+	switch name {
+	case "PATH", "HOME", "TMPDIR", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+		"SYSTEMROOT", "WINDIR", "TEMP", "TMP", "USERPROFILE",
+		"GORACE":
+		return true
+	}
+	return false
 }
 
 // result is what one p4 process said.
@@ -151,11 +179,28 @@ func (r *result) hasInfo(substr string) bool {
 	return false
 }
 
+// call is one p4 command to run.
+type call struct {
+	args  []string // the command word and its arguments, on argv
+	stdin []byte
+	// lines, when not empty, are further arguments that p4 reads from stdin,
+	// one per line (p4 -x -, §5.7): values that must stay off argv, where
+	// every local user can read them, and lists too long for it.
+	lines []string
+	sink  *statSink // receives the stat records; nil: kept in the result
+}
+
+// argBatch is the -b batch size given with -x: p4 runs the command once
+// per argBatch lines, each time with the fixed arguments and the next
+// lines. It is p4's default (§1.1), named so that it stays even: the
+// name/value pairs of key -m are never split across two runs.
+const argBatch = 128
+
 // command runs one p4 command and turns failures into *Error. An expired
 // or revoked session is renewed once by logging in, and the command retried
 // once.
 func (c *Client) command(ctx context.Context, stdin []byte, args ...string) (*result, error) {
-	return c.commandEach(ctx, stdin, nil, args...)
+	return c.run(ctx, call{args: args, stdin: stdin})
 }
 
 // statSink receives a command's stat records as they are decoded, instead
@@ -170,14 +215,36 @@ type statSink struct {
 // commandEach is command with the stat records going to sink (nil: kept
 // in the result).
 func (c *Client) commandEach(ctx context.Context, stdin []byte, sink *statSink, args ...string) (*result, error) {
-	res, err := c.runOnce(ctx, stdin, args, sink)
+	return c.run(ctx, call{args: args, stdin: stdin, sink: sink})
+}
+
+// commandLines runs args with lines as further arguments read from stdin
+// (p4 -x -); with no lines it is command. p4 takes each line as one
+// argument, so a line break inside one would split it: such a value, and
+// an empty one (whether p4 keeps an empty line as an empty argument is not
+// documented [INF]), is refused without running anything, and without
+// showing it. How long a line p4 reads, and whether it trims blanks, are
+// not documented either [INF]: the bridge's records are JSON of at most
+// 64 KiB, which neither starts nor ends with a blank.
+func (c *Client) commandLines(ctx context.Context, sink *statSink, lines []string, args ...string) (*result, error) {
+	for i, l := range lines {
+		if l == "" || strings.ContainsAny(l, "\r\n") {
+			return nil, &Error{Kind: KindInvalidSpec, Command: args[0],
+				Err: fmt.Errorf("argument %d is empty or holds a line break: it cannot be passed on stdin", i+1)}
+		}
+	}
+	return c.run(ctx, call{args: args, lines: lines, sink: sink})
+}
+
+func (c *Client) run(ctx context.Context, cl call) (*result, error) {
+	res, err := c.runOnce(ctx, cl)
 	if err == nil || !c.canRelogin(err) {
 		return res, err
 	}
 	if lerr := c.Login(ctx); lerr != nil {
 		return nil, lerr
 	}
-	return c.runOnce(ctx, stdin, args, sink)
+	return c.runOnce(ctx, cl)
 }
 
 func (c *Client) canRelogin(err error) bool {
@@ -194,12 +261,13 @@ func (c *Client) canRelogin(err error) bool {
 }
 
 // runOnce execs p4 once, classifies the outcome and reports it.
-func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string, sink *statSink) (*result, error) {
+func (c *Client) runOnce(ctx context.Context, cl call) (*result, error) {
 	start := time.Now()
-	if sink != nil {
-		sink.reset()
+	if cl.sink != nil {
+		cl.sink.reset()
 	}
-	res, err := c.exec(ctx, stdin, args, sink)
+	args := cl.args
+	res, err := c.exec(ctx, cl)
 	if err == nil {
 		err = classify(args[0], res)
 	}
@@ -218,7 +286,8 @@ func (c *Client) runOnce(ctx context.Context, stdin []byte, args []string, sink 
 }
 
 // exec runs the process under the deadline and the concurrency bound.
-func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *statSink) (*result, error) {
+func (c *Client) exec(ctx context.Context, cl call) (*result, error) {
+	args, stdin := cl.args, cl.stdin
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CommandTimeout)
 	defer cancel()
 	select {
@@ -228,7 +297,12 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *st
 		return nil, &Error{Kind: KindTimeout, Command: args[0], Err: fmt.Errorf("waiting for a free p4 slot: %w", ctx.Err())}
 	}
 
-	argv := append([]string{"-G", "-p", c.cfg.Port, "-u", c.cfg.User}, args...)
+	argv := []string{"-G", "-p", c.cfg.Port, "-u", c.cfg.User}
+	if len(cl.lines) > 0 {
+		argv = append(argv, "-x", "-", "-b", strconv.Itoa(argBatch))
+		stdin = []byte(strings.Join(cl.lines, "\n") + "\n")
+	}
+	argv = append(argv, args...)
 	cmd := exec.CommandContext(ctx, c.cfg.Bin, argv...)
 	cmd.Env = c.env
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -238,7 +312,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *st
 	out, pw := io.Pipe()
 	parsed := make(chan error, 1)
 	go func() {
-		err := parseOutput(out, res, sink)
+		err := parseOutput(out, res, cl.sink)
 		_, _ = io.Copy(io.Discard, out) // never leave the child blocked on a full pipe
 		parsed <- err
 	}()

@@ -98,24 +98,16 @@ func (d *DryRun) DeleteGroup(ctx context.Context, name string) error {
 	return nil
 }
 
-// SetKey logs `key NAME VALUE`.
+// SetKey logs `-x - key` with the name and value it would send on stdin.
 func (d *DryRun) SetKey(ctx context.Context, name, value string) error {
-	d.would(ctx, []string{"key", name, value}, nil)
+	d.would(ctx, []string{"key"}, map[string]string{name: value})
 	return nil
 }
 
-// SetKeys logs `key -m ...`.
+// SetKeys logs `-x - key -m` with the names and values it would send on
+// stdin.
 func (d *DryRun) SetKeys(ctx context.Context, kv map[string]string) error {
-	names := make([]string, 0, len(kv))
-	for k := range kv {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	argv := []string{"key", "-m"}
-	for _, k := range names {
-		argv = append(argv, k, kv[k])
-	}
-	d.would(ctx, argv, nil)
+	d.would(ctx, []string{"key", "-m"}, kv)
 	return nil
 }
 

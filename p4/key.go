@@ -8,10 +8,12 @@ import (
 	"github.com/p4scim/p4scim/p4/marshal"
 )
 
-// Key reads a key with `key NAME`. p4 shows an unset key as "0", so ok is
-// false for "0".
+// Key reads a key with `p4 -x - key` and NAME on stdin: index keys are
+// named after the IdP's userName, externalId and e-mail address (hex
+// encoded, which hides nothing), so key names stay off argv as values do
+// (§5.7). p4 shows an unset key as "0", so ok is false for "0".
 func (c *Client) Key(ctx context.Context, name string) (string, bool, error) {
-	res, err := c.command(ctx, nil, "key", name)
+	res, err := c.commandLines(ctx, nil, []string{name}, "key")
 	if err != nil {
 		return "", false, err
 	}
@@ -22,10 +24,12 @@ func (c *Client) Key(ctx context.Context, name string) (string, bool, error) {
 	return v, v != "0", nil
 }
 
-// SetKey sets a key with `key NAME VALUE`. Values are not secret: they
-// are visible on argv.
+// SetKey sets a key with `p4 -x - key` and the lines NAME, VALUE on
+// stdin: a value (a user's record holds the profile the IdP sent) is
+// never on argv, where every local user can read it (§5.7). A value with
+// a line break is refused.
 func (c *Client) SetKey(ctx context.Context, name, value string) error {
-	res, err := c.command(ctx, nil, "key", name, value)
+	res, err := c.commandLines(ctx, nil, []string{name, value}, "key")
 	if err != nil {
 		return err
 	}
@@ -35,8 +39,12 @@ func (c *Client) SetKey(ctx context.Context, name, value string) error {
 	return unexpected("key", res)
 }
 
-// SetKeys sets several keys in one command: `key -m NAME VALUE ...`. Each
-// is confirmed by its own "Key NAME set." message.
+// SetKeys sets several keys in one command: `p4 -x - key -m` with the
+// lines NAME, VALUE, ... on stdin, so that no value is on argv (§5.7).
+// Each is confirmed by its own "Key NAME set." message. p4 runs key -m
+// once per argBatch lines: up to argBatch/2 keys are set atomically, more
+// in several runs of the one process (the bridge sets a record and a few
+// markers).
 func (c *Client) SetKeys(ctx context.Context, kv map[string]string) error {
 	if len(kv) == 0 {
 		return nil
@@ -46,11 +54,11 @@ func (c *Client) SetKeys(ctx context.Context, kv map[string]string) error {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	args := []string{"key", "-m"}
+	lines := make([]string, 0, 2*len(names))
 	for _, k := range names {
-		args = append(args, k, kv[k])
+		lines = append(lines, k, kv[k])
 	}
-	res, err := c.command(ctx, nil, args...)
+	res, err := c.commandLines(ctx, nil, lines, "key", "-m")
 	if err != nil {
 		return err
 	}
@@ -62,9 +70,9 @@ func (c *Client) SetKeys(ctx context.Context, kv map[string]string) error {
 	return nil
 }
 
-// DeleteKey deletes a key with `key -d NAME`.
+// DeleteKey deletes a key with `p4 -x - key -d` and NAME on stdin (see Key).
 func (c *Client) DeleteKey(ctx context.Context, name string) error {
-	_, err := c.command(ctx, nil, "key", "-d", name)
+	_, err := c.commandLines(ctx, nil, []string{name}, "key", "-d")
 	return err
 }
 

@@ -37,7 +37,7 @@ func (c *Client) Login(ctx context.Context) error {
 	}
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
-	res, err := c.runOnce(ctx, []byte(c.cfg.Password+"\n"), []string{"login"}, nil)
+	res, err := c.runOnce(ctx, call{args: []string{"login"}, stdin: []byte(c.cfg.Password + "\n")})
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (c *Client) Login(ctx context.Context) error {
 
 // TicketStatus returns how long the current ticket stays valid: `login -s`.
 func (c *Client) TicketStatus(ctx context.Context) (time.Duration, error) {
-	res, err := c.runOnce(ctx, nil, []string{"login", "-s"}, nil)
+	res, err := c.runOnce(ctx, call{args: []string{"login", "-s"}})
 	if err != nil {
 		return 0, err
 	}
@@ -102,7 +102,7 @@ func (c *Client) Trust(ctx context.Context) error {
 			"P4PORT %s uses SSL: set P4_TRUST_FINGERPRINT to the server's fingerprint (p4d -Gf on the server), "+
 				"point P4TRUST at a trust file that holds it (p4 trust), or set P4_TRUST_ANY=true to trust blindly", c.cfg.Port)}
 	}
-	res, err := c.runOnce(ctx, nil, args, nil)
+	res, err := c.runOnce(ctx, call{args: args})
 	if err != nil {
 		return err
 	}

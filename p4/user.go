@@ -14,7 +14,10 @@ import (
 const specDate = "2006/01/02 15:04:05"
 
 // Users lists users by name or pattern (all users when none is given),
-// service and operator users included: `users -a [names...]`. Names that
+// service and operator users included: `p4 -x - users -a` with the names
+// on stdin, so that any number of them fits (argv has a limit: a
+// 3,000-member PATCH once failed with "argument list too long", §5.7).
+// p4 runs users once per argBatch names, within one process. Names that
 // match nothing are simply absent: p4 reports them as warnings.
 func (c *Client) Users(ctx context.Context, names ...string) ([]User, error) {
 	var users []User
@@ -25,7 +28,7 @@ func (c *Client) Users(ctx context.Context, names ...string) ([]User, error) {
 			Update: epoch(d.String("Update")), Access: epoch(d.String("Access")),
 		})
 	}}
-	if _, err := c.commandEach(ctx, nil, sink, append([]string{"users", "-a"}, names...)...); err != nil {
+	if _, err := c.commandLines(ctx, sink, names, "users", "-a"); err != nil {
 		return nil, err
 	}
 	if users == nil {

@@ -49,7 +49,7 @@ func TestHostileInput(t *testing.T) {
 		{"tab in email", "POST", "/Users", user("emails", []any{map[string]any{"value": "e\t@x.com"}})},
 		{"huge string", "POST", "/Users", user("displayName", strings.Repeat("x", 200<<10))},
 		// Each value under the per-value limit, the whole over what one
-		// record (a key value on p4's argv) may hold: 400, not a failed exec.
+		// record (a key value) may hold: 400, not a failed command.
 		{"document too large to store", "POST", "/Users", user("addresses", manyAddresses(20, 15000))},
 		{"deeply nested", "POST", "/Users", `{"schemas":["` + userSchema + `"],"userName":"n@x.com","name":` + deep + `}`},
 		{"wrong type", "POST", "/Users", `{"schemas":["` + userSchema + `"],"userName":42}`},
@@ -92,6 +92,15 @@ func TestHostileInput(t *testing.T) {
 		{"title", "/Users", func(v string) string { return user("title", v) }, true},
 		{"employeeNumber", "/Users", func(v string) string {
 			return user("schemas", []string{userSchema, entSchema}, entSchema, map[string]any{"employeeNumber": v})
+		}, true},
+		{"phoneNumbers.value", "/Users", func(v string) string {
+			return user("phoneNumbers", []any{map[string]any{"value": v, "type": "work"}})
+		}, true},
+		{"addresses.streetAddress", "/Users", func(v string) string {
+			return user("addresses", []any{map[string]any{"streetAddress": v, "type": "work"}})
+		}, true},
+		{"manager.value", "/Users", func(v string) string {
+			return user("schemas", []string{userSchema, entSchema}, entSchema, map[string]any{"manager": map[string]any{"value": v}})
 		}, true},
 		{"group displayName", "/Groups", func(v string) string {
 			return jsonOf(t, map[string]any{"schemas": []string{groupSchema}, "displayName": v})
@@ -202,7 +211,7 @@ func TestHostileInput(t *testing.T) {
 func TestHostileInputMapped(t *testing.T) {
 	st := stacktest.Start(t, stacktest.Options{})
 	flags := map[string]bool{"-G": true, "-p": true, "-u": true, "-i": true, "-f": true, "-o": true, "-d": true,
-		"-m": true, "-a": true, "-e": true, "-F": true, "-t": true, "-g": true}
+		"-m": true, "-a": true, "-e": true, "-F": true, "-t": true, "-g": true, "-x": true, "-b": true}
 	tests := []struct {
 		name, path string
 		body       map[string]any
@@ -236,7 +245,7 @@ func TestHostileInputMapped(t *testing.T) {
 						prev = inv.Args[i-1]
 					}
 					if strings.HasPrefix(arg, "-") && !flags[arg] && !strings.HasPrefix(arg, "--from=") &&
-						!strings.HasPrefix(arg, "--to=") && prev != "-p" && prev != "-u" {
+						!strings.HasPrefix(arg, "--to=") && prev != "-p" && prev != "-u" && prev != "-x" {
 						t.Fatalf("argument %q looks like a flag: %q", arg, inv.Args)
 					}
 				}

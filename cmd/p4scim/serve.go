@@ -180,7 +180,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	keys := auth.NewKeyring(s.Tokens)
 	var refreshTokens func()
 	if s.TokenFile != "" {
-		refreshTokens = newTokenReloader(s, keys, log).Refresh
+		refreshTokens = newTokenReloader(s, keys, log, a.metrics.TokenFileReload).Refresh
 	}
 	handler, err := scimhandlers.New(svc, scimhandlers.Options{
 		Logger:    log,

@@ -282,7 +282,8 @@ func TestCheck(t *testing.T) {
 }
 
 // TestServeOAuthClientCredentials: an IdP configured for OAuth client
-// credentials gets a short-lived token from /oauth/token and uses it.
+// credentials gets a short-lived token from /oauth/token and uses it, at
+// any replica with the same configuration.
 func TestServeOAuthClientCredentials(t *testing.T) {
 	secret := "oauth-client-secret-0123456789abcdefghijkl"
 	d := startDaemon(t, "OAUTH_CLIENTS=okta-app:"+secret)
@@ -314,4 +315,25 @@ func TestServeOAuthClientCredentials(t *testing.T) {
 		t.Fatalf("wrong client secret: %v %v", resp.Status, err)
 	}
 	resp.Body.Close()
+	// Another replica (or this one restarted) with the same OAUTH_CLIENTS
+	// accepts the token; one whose OAUTH_CLIENTS lost the client does not.
+	for _, tt := range []struct {
+		clients string
+		want    int
+	}{
+		{"okta-app:" + secret, 200},
+		{"other-app:" + secret, 401},
+	} {
+		replica := startDaemon(t, "OAUTH_CLIENTS="+tt.clients)
+		req, _ := http.NewRequest("GET", replica.base+"/scim/v2/Users", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err = replica.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tt.want {
+			t.Fatalf("the token at a replica with OAUTH_CLIENTS=%s...: %s, want %d", tt.clients[:9], resp.Status, tt.want)
+		}
+		resp.Body.Close()
+	}
 }

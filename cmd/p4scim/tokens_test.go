@@ -21,7 +21,8 @@ const (
 
 // TestServeTokenFileRotation: a running daemon picks up a rotated
 // BEARER_TOKEN_FILE without a restart: the new token is accepted, the
-// removed one refused, and BEARER_TOKEN stays valid throughout.
+// removed one refused, and BEARER_TOKEN stays valid throughout. Removing
+// the file refuses its tokens.
 func TestServeTokenFileRotation(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tokens")
 	if err := os.WriteFile(file, []byte("okta-2025="+tokOld+"\n"), 0o600); err != nil {
@@ -61,11 +62,32 @@ func TestServeTokenFileRotation(t *testing.T) {
 	if s := status(testToken); s != 200 {
 		t.Fatalf("BEARER_TOKEN after the rotation: %d", s)
 	}
+	// Removing the file revokes its tokens (fail closed), and says so in
+	// the metrics; BEARER_TOKEN still works.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(tokenFileCheckEvery + 5*time.Second)
+	for status(tokNew) != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the token of a removed file is still accepted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := status(testToken); s != 200 {
+		t.Fatalf("BEARER_TOKEN after the file was removed: %d", s)
+	}
+	if _, metrics := d.get(t, "/metrics"); !strings.Contains(metrics, `p4scim_token_file_reloads_total{outcome="revoked"} 1`) {
+		t.Fatalf("no revoked reload in the metrics:\n%s", metrics)
+	}
 }
 
-// TestTokenReloader: a change the reloader cannot use keeps the previous
-// tokens and logs a warning that shows no secret; a good change replaces
-// them; the file is looked at no more often than tokenFileCheckEvery.
+// TestTokenReloader: a good change replaces the tokens; a file removed or
+// emptied fails closed (its tokens refused, BEARER_TOKEN(S) kept, an
+// error logged); a file with a bad token adds nothing and keeps only the
+// tokens it still lists. Each outcome is logged without a secret and
+// reported for the metric; the file is looked at no more often than
+// tokenFileCheckEvery.
 func TestTokenReloader(t *testing.T) {
 	const fixed = "fixed-token-0123456789abcdefghijklmnopqrstu"
 	tests := []struct {
@@ -73,17 +95,25 @@ func TestTokenReloader(t *testing.T) {
 		change   func(path string) error
 		accepted []string
 		refused  []string
-		warn     string // "" = no warning, an info line "reloaded"
+		level    string // of the line logged
+		msg      string // in the line logged
+		outcome  string // reported for the metric
 	}{
-		{"rotated", write("okta-2026=" + tokNew + "\n"), []string{tokNew, fixed}, []string{tokOld}, ""},
-		{"both tokens during a rotation", write("a=" + tokOld + "\nb=" + tokNew + "\n"), []string{tokOld, tokNew, fixed}, nil, ""},
-		{"emptied (half written)", write(""), []string{tokOld, fixed}, []string{tokNew}, "holds no token"},
-		{"weak token", write("okta=" + tokNew + "\nweak=xq7wk\n"), []string{tokOld, fixed}, []string{tokNew}, `token \"weak\" is shorter than`},
-		{"secret of the fixed token", write("copy=" + fixed + "\n"), []string{tokOld, fixed}, nil, "same secret"},
-		{"removed", func(p string) error { return os.Remove(p) }, []string{tokOld, fixed}, []string{tokNew}, "cannot be read"},
+		{"rotated", write("okta-2026=" + tokNew + "\n"), []string{tokNew, fixed}, []string{tokOld}, "INFO", "BEARER_TOKEN_FILE reloaded", tokenFileReloaded},
+		{"both tokens during a rotation", write("a=" + tokOld + "\nb=" + tokNew + "\n"), []string{tokOld, tokNew, fixed}, nil, "INFO", "BEARER_TOKEN_FILE reloaded", tokenFileReloaded},
+		{"emptied", write(""), []string{fixed}, []string{tokOld, tokNew}, "ERROR", "holds no token", tokenFileRevoked},
+		{"only comments left", write("# okta-2025 revoked\n\n"), []string{fixed}, []string{tokOld}, "ERROR", "holds no token", tokenFileRevoked},
+		{"removed", func(p string) error { return os.Remove(p) }, []string{fixed}, []string{tokOld, tokNew}, "ERROR", "cannot be read", tokenFileRevoked},
+		{"unreadable", func(p string) error { return os.Chmod(p, 0) }, []string{fixed}, []string{tokOld}, "ERROR", "cannot be read", tokenFileRevoked},
+		{"weak token beside the old one", write("okta-2025=" + tokOld + "\nweak=xq7wk\n"), []string{tokOld, fixed}, []string{"xq7wk"}, "WARN", `token \"weak\" is shorter than`, tokenFileRejected},
+		{"weak token replacing the old one", write("okta=" + tokNew + "\nweak=xq7wk\n"), []string{fixed}, []string{tokOld, tokNew, "xq7wk"}, "WARN", `token \"weak\" is shorter than`, tokenFileRejected},
+		{"secret of the fixed token", write("copy=" + fixed + "\n"), []string{fixed}, []string{tokOld}, "WARN", "same secret", tokenFileRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "unreadable" && os.Geteuid() == 0 {
+				t.Skip("root reads any file")
+			}
 			path := filepath.Join(t.TempDir(), "tokens")
 			if err := os.WriteFile(path, []byte("okta-2025="+tokOld+"\n"), 0o600); err != nil {
 				t.Fatal(err)
@@ -92,7 +122,8 @@ func TestTokenReloader(t *testing.T) {
 				Tokens: []auth.Token{{Name: "default", Secret: fixed}, {Name: "okta-2025", Secret: tokOld}}}
 			var logs bytes.Buffer
 			keys := auth.NewKeyring(cfg.Tokens)
-			r := newTokenReloader(cfg, keys, slog.New(slog.NewJSONHandler(&logs, nil)))
+			var outcomes []string
+			r := newTokenReloader(cfg, keys, slog.New(slog.NewJSONHandler(&logs, nil)), func(o string) { outcomes = append(outcomes, o) })
 			now := time.Now()
 			r.now = func() time.Time { return now }
 			h := auth.NewWithKeyring(keys, auth.Options{Refresh: r.Refresh})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -126,14 +157,14 @@ func TestTokenReloader(t *testing.T) {
 					t.Fatalf("a secret in the log: %s", out)
 				}
 			}
-			switch {
-			case tt.warn == "" && !strings.Contains(out, `"msg":"BEARER_TOKEN_FILE reloaded"`):
-				t.Errorf("no reload line: %s", out)
-			case tt.warn != "" && (!strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, tt.warn)):
-				t.Errorf("no warning with %q: %s", tt.warn, out)
+			if !strings.Contains(out, `"level":"`+tt.level+`"`) || !strings.Contains(out, tt.msg) {
+				t.Errorf("no %s line with %q: %s", tt.level, tt.msg, out)
+			}
+			if len(outcomes) != 1 || outcomes[0] != tt.outcome {
+				t.Errorf("outcomes %v, want [%s]", outcomes, tt.outcome)
 			}
 			// A failed change is not retried until the file changes again.
-			if tt.warn != "" {
+			if tt.outcome != tokenFileReloaded {
 				logs.Reset()
 				now = now.Add(tokenFileCheckEvery)
 				status(tokOld)

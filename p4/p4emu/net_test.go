@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -153,6 +154,42 @@ func TestBatchAndRetry(t *testing.T) {
 	r = env.Run(t, nil, nil, "-r", "50", "-G", "info")
 	if r.Exit != 0 {
 		t.Errorf("-r: %q", r.Stderr)
+	}
+}
+
+// TestBatchFromFile: -x FILE appends the file's lines to the command's
+// arguments, -b at a time (§1.1, §5.7): key -m with name/value lines and an
+// even batch sets every key, none of the values on argv; a file that
+// cannot be opened is a client error.
+func TestBatchFromFile(t *testing.T) {
+	env := start(t, p4emu.Options{})
+	env.Login(t)
+	file := filepath.Join(t.TempDir(), "args")
+	if err := os.WriteFile(file, []byte("k1\n{\"phone\":\"555-0101\"}\nk2\nv 2\nk3\nv3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetInvocations()
+	r := env.Run(t, nil, nil, "-x", file, "-b", "4", "-G", "key", "-m")
+	if r.Exit != 0 {
+		t.Fatalf("exit %d: %q %q", r.Exit, r.Stdout, r.Stderr)
+	}
+	for k, v := range map[string]string{"k1": `{"phone":"555-0101"}`, "k2": "v 2", "k3": "v3"} {
+		if got, _ := env.Server.Key(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	invs := env.Server.Invocations()
+	if len(invs) != 2 {
+		t.Errorf("-b 4 over 6 lines: %d invocations", len(invs))
+	}
+	for _, inv := range invs {
+		if strings.Contains(strings.Join(inv.Args, " "), "555") {
+			t.Errorf("a value on argv: %q", inv.Args)
+		}
+	}
+	r = env.Run(t, nil, nil, "-x", file+".missing", "-G", "key", "-m")
+	if r.Exit != 1 || !strings.Contains(string(r.Stderr), "Open for read") {
+		t.Errorf("missing file: exit %d %q", r.Exit, r.Stderr)
 	}
 }
 

@@ -6,8 +6,9 @@
 // the new token, move the IdP over, then drop the old one), and the SCIM
 // error body and RFC 6750 challenge of every 401. It also offers an OAuth
 // 2.0 client-credentials token endpoint (RFC 6749 §4.4) for IdPs that prefer
-// short-lived tokens; the middleware accepts what it issues through the
-// Issued interface.
+// short-lived tokens: signed JWTs that every replica with the same
+// configuration verifies, so nothing is kept in memory; the middleware
+// accepts them through the Issued interface.
 //
 // A configured secret S is accepted both as S and as base64(S): HAS compares
 // the presented token with base64(BEARER_TOKEN) and its documentation tells
@@ -35,8 +36,9 @@ type Token struct {
 }
 
 // Issued looks up tokens issued by some other authority, such as the OAuth
-// token endpoint of this package. Lookup must not be slower for a near miss
-// than for a far one; TokenEndpoint looks tokens up by digest.
+// token endpoint of this package. Lookup must not let timing tell how close
+// a forged token came to a real one: TokenEndpoint compares signatures in
+// constant time.
 type Issued interface {
 	Lookup(token string) (name string, ok bool)
 }

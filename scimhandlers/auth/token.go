@@ -1,16 +1,20 @@
 package auth
 
 import (
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
-	"sync"
+	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Client is an OAuth 2.0 client allowed to obtain access tokens with the
@@ -27,40 +31,47 @@ type Client struct {
 // soon stops working.
 const DefaultTokenTTL = time.Hour
 
-// maxIssued bounds the number of live tokens held in memory. Only
-// authenticated clients can mint tokens, so reaching it means a client
-// misbehaves; the oldest tokens then make room rather than memory growing.
-const maxIssued = 10000
-
 // maxFormBytes bounds a token request body: a grant type and two
 // credentials fit in far less.
 const maxFormBytes = 16 << 10
+
+// The registered claims every access token carries: a token of another
+// issuer, or meant for another audience, signed with a key that happens to
+// match, is still refused.
+const (
+	tokenIssuer   = "p4scim"
+	tokenAudience = "p4scim-scim"
+)
+
+// keySalt separates the signing keys from any other use of a client's
+// secret; the version lets a later format change every key at once.
+const keySalt = "p4scim OAuth access token signing key v1"
 
 type clientCred struct {
 	name   string
 	id     [sha256.Size]byte
 	secret [sha256.Size]byte
-}
-
-type issuedToken struct {
-	name    string
-	expires time.Time
+	key    []byte // HMAC key of its tokens, derived from ID and secret
 }
 
 // TokenEndpoint is an OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
-// client-credentials grant (§4.4). It issues opaque random access tokens,
-// keeps them in memory only (a restart logs IdPs out, and they simply ask
-// again) and implements Issued so that New accepts them. It is safe for
-// concurrent use.
+// client-credentials grant (§4.4), and the verifier of the access tokens
+// it issues (Issued, so that New accepts them).
+//
+// Access tokens are JWTs (RFC 7519) signed with HS256 under a key derived
+// from the client's ID and secret (HKDF-SHA256): nothing is kept in
+// memory, every replica built from the same OAUTH_CLIENTS verifies the
+// tokens any of them issued, a restart logs no IdP out, and removing a
+// client or changing its secret revokes its tokens at once. A token says
+// which client it belongs to (sub) and when it expires (exp); the name the
+// audit log shows comes from the configuration, not from the token. It is
+// safe for concurrent use.
 type TokenEndpoint struct {
 	clients []clientCred
+	byID    map[string]int // index in clients
 	ttl     time.Duration
 	now     func() time.Time
-	max     int
-
-	mu        sync.Mutex
-	tokens    map[[sha256.Size]byte]issuedToken // keyed by digest: memory never holds a usable token
-	lastSweep time.Time
+	parser  *jwt.Parser
 }
 
 // NewTokenEndpoint returns a token endpoint for clients. ttl <= 0 means
@@ -73,7 +84,7 @@ func NewTokenEndpoint(clients []Client, ttl time.Duration, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	e := &TokenEndpoint{ttl: ttl, now: now, max: maxIssued, tokens: make(map[[sha256.Size]byte]issuedToken)}
+	e := &TokenEndpoint{ttl: ttl, now: now, byID: map[string]int{}}
 	for _, c := range clients {
 		if c.ID == "" || c.Secret == "" {
 			continue
@@ -86,9 +97,32 @@ func NewTokenEndpoint(clients []Client, ttl time.Duration, now func() time.Time)
 			name:   name,
 			id:     sha256.Sum256([]byte(c.ID)),
 			secret: sha256.Sum256([]byte(c.Secret)),
+			key:    signingKey(c.ID, c.Secret),
 		})
+		if _, dup := e.byID[c.ID]; !dup { // as authenticate: the first client of an ID
+			e.byID[c.ID] = len(e.clients) - 1
+		}
 	}
+	e.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(tokenIssuer),
+		jwt.WithAudience(tokenAudience),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)
 	return e
+}
+
+// signingKey derives a client's HMAC key. HKDF keeps the secret itself out
+// of the signature, and the client ID in the derivation gives two clients
+// that share a secret different keys.
+func signingKey(id, secret string) []byte {
+	key, err := hkdf.Key(sha256.New, []byte(secret), []byte(keySalt), id, sha256.Size)
+	if err != nil {
+		panic("hkdf: " + err.Error()) // only for lengths far above 32 bytes
+	}
+	return key
 }
 
 // ServeHTTP answers a token request.
@@ -121,7 +155,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Authenticate the client with HTTP Basic or with client_id and client_secret, not both.")
 		return
 	}
-	name, authenticated := e.authenticate(id, secret)
+	index, authenticated := e.authenticate(id, secret)
 	if !authenticated {
 		// §5.2: a client that tried the Authorization header gets a 401
 		// with a challenge for the scheme it used.
@@ -140,7 +174,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
 		return
 	}
-	token, err := e.issue(name)
+	token, err := e.issue(id, e.clients[index])
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", "Could not generate a token.")
 		return
@@ -174,96 +208,72 @@ func clientCredentials(r *http.Request) (id, secret string, basic, ok bool) {
 	return u, p, true, true
 }
 
-// authenticate checks id and secret against every client in constant time.
-func (e *TokenEndpoint) authenticate(id, secret string) (string, bool) {
+// authenticate checks id and secret against every client in constant time
+// and returns the index of the one they match.
+func (e *TokenEndpoint) authenticate(id, secret string) (int, bool) {
 	if id == "" || secret == "" {
-		return "", false
+		return -1, false
 	}
 	idSum, secretSum := sha256.Sum256([]byte(id)), sha256.Sum256([]byte(secret))
-	name, found := "", 0
-	for _, c := range e.clients {
+	index, found := -1, 0
+	for i, c := range e.clients {
 		hit := subtle.ConstantTimeCompare(idSum[:], c.id[:]) & subtle.ConstantTimeCompare(secretSum[:], c.secret[:])
 		if hit == 1 && found == 0 {
-			name = c.name
+			index = i
 		}
 		found |= hit
 	}
-	return name, found == 1
+	return index, found == 1
 }
 
-// issue creates and stores a token for name.
-func (e *TokenEndpoint) issue(name string) (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+// issue signs an access token for the client with ID id.
+func (e *TokenEndpoint) issue(id string, c clientCred) (string, error) {
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
 		return "", err
 	}
-	// base64url without padding stays inside RFC 6750's b64token syntax.
-	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now := e.now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.tokens) >= e.max || now.Sub(e.lastSweep) >= e.ttl {
-		e.sweepLocked(now)
+	claims := jwt.RegisteredClaims{
+		Issuer:    tokenIssuer,
+		Subject:   id,
+		Audience:  jwt.ClaimStrings{tokenAudience},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(e.ttl)),
+		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 	}
-	for len(e.tokens) >= e.max {
-		e.evictOldestLocked()
-	}
-	e.tokens[sha256.Sum256([]byte(token))] = issuedToken{name: name, expires: now.Add(e.ttl)}
-	return token, nil
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(c.key)
 }
 
-// sweepLocked drops expired tokens. It runs at most once per TTL (or when
-// the map is full), so its cost is amortised over the tokens issued.
-func (e *TokenEndpoint) sweepLocked(now time.Time) {
-	for k, t := range e.tokens {
-		if !now.Before(t.expires) {
-			delete(e.tokens, k)
-		}
-	}
-	e.lastSweep = now
-}
+// errUnknownClient refuses a token whose subject is no configured client
+// (removed since, or never one).
+var errUnknownClient = errors.New("token of an unknown client")
 
-// evictOldestLocked drops the token closest to expiry.
-func (e *TokenEndpoint) evictOldestLocked() {
-	var oldest [sha256.Size]byte
-	var at time.Time
-	first := true
-	for k, t := range e.tokens {
-		if first || t.expires.Before(at) {
-			oldest, at, first = k, t.expires, false
-		}
-	}
-	delete(e.tokens, oldest)
-}
-
-// Lookup reports whether token was issued and has not expired, and the
-// name of the client it was issued to. The map is keyed by the token's
-// digest, so the lookup time says nothing useful about near misses.
+// Lookup reports whether token is an access token this configuration
+// issued and that has not expired, and the name of its client. The
+// signature is compared in constant time (HMAC); what a failure's timing
+// can tell is only whether the token parsed and named a configured client,
+// whose IDs are not secret.
 func (e *TokenEndpoint) Lookup(token string) (string, bool) {
-	if token == "" {
+	if strings.Count(token, ".") != 2 {
+		return "", false // not a JWT: a static token that matched nothing
+	}
+	index := -1
+	_, err := e.parser.ParseWithClaims(token, &jwt.RegisteredClaims{}, func(t *jwt.Token) (any, error) {
+		sub, err := t.Claims.GetSubject()
+		if err != nil {
+			return nil, err
+		}
+		i, ok := e.byID[sub]
+		if !ok {
+			return nil, errUnknownClient
+		}
+		index = i
+		return e.clients[i].key, nil
+	})
+	if err != nil || index < 0 {
 		return "", false
 	}
-	key := sha256.Sum256([]byte(token))
-	now := e.now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t, ok := e.tokens[key]
-	if !ok {
-		return "", false
-	}
-	if !now.Before(t.expires) {
-		delete(e.tokens, key)
-		return "", false
-	}
-	return t.name, true
-}
-
-// Len returns the number of tokens held, expired ones not yet swept
-// included: for a gauge.
-func (e *TokenEndpoint) Len() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.tokens)
+	return e.clients[index].name, true
 }
 
 // oauthError writes an RFC 6749 §5.2 error response.

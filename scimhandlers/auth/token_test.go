@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // clock is a fake time source for expiry tests.
@@ -192,40 +195,112 @@ func TestIssuedTokenThroughMiddleware(t *testing.T) {
 		t.Fatalf("expired token: %d", rec.Code)
 	}
 	checkSCIMError(t, rec, 401)
-	if e.Len() != 0 {
-		t.Fatalf("expired token still held: %d", e.Len())
-	}
 	if _, ok := e.Lookup(""); ok {
 		t.Fatal("empty token found")
 	}
 }
 
-func TestTokenStoreIsBounded(t *testing.T) {
+// TestIssuedTokenAcrossReplicas: a token is verified by any endpoint built
+// from the same clients (another replica, or the same one after a
+// restart), and by none whose configuration no longer has its client or
+// has changed that client's secret; the other clients' tokens stay valid.
+func TestIssuedTokenAcrossReplicas(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	okta := Client{ID: clientID, Secret: clientSecret, Name: "okta"}
+	entra := Client{ID: "entra", Secret: "entra-client-secret-0123456789abcdef"}
+	issuer := NewTokenEndpoint([]Client{okta, entra}, 10*time.Minute, c.Now)
+	oktaTok := issueToken(t, issuer)
+	rec := tokenReq{body: form("grant_type", "client_credentials"), basicUser: entra.ID, basicPass: entra.Secret}.do(issuer)
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 200 {
+		t.Fatalf("entra token: %d %s", rec.Code, rec.Body)
+	}
+	entraTok := body.AccessToken
+	rotated := okta
+	rotated.Secret = "rotated-client-secret-0123456789abcdef"
+	renamed := okta
+	renamed.ID = "okta-2"
+	tests := []struct {
+		name      string
+		clients   []Client
+		oktaName  string // "" = okta's token refused
+		entraName string
+	}{
+		{"another replica, same configuration", []Client{okta, entra}, "okta", "oauth:entra"},
+		{"clients listed in another order", []Client{entra, okta}, "okta", "oauth:entra"},
+		{"client removed", []Client{entra}, "", "oauth:entra"},
+		{"client secret rotated", []Client{rotated, entra}, "", "oauth:entra"},
+		{"client id changed, same secret", []Client{renamed, entra}, "", "oauth:entra"},
+		{"no clients", nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			replica := NewTokenEndpoint(tt.clients, 10*time.Minute, c.Now)
+			for _, tok := range []struct{ token, want string }{{oktaTok, tt.oktaName}, {entraTok, tt.entraName}} {
+				name, ok := replica.Lookup(tok.token)
+				if ok != (tok.want != "") || name != tok.want {
+					t.Errorf("Lookup = %q, %v; want %q", name, ok, tok.want)
+				}
+			}
+		})
+	}
+	c.Add(10 * time.Minute)
+	if _, ok := NewTokenEndpoint([]Client{okta, entra}, 10*time.Minute, c.Now).Lookup(oktaTok); ok {
+		t.Fatal("an expired token is accepted by another replica")
+	}
+}
+
+// TestForgedTokens: a JWT the endpoint did not sign as it signs its own
+// is refused, whatever it claims.
+func TestForgedTokens(t *testing.T) {
 	e, c := newEndpoint(t)
-	e.max = 5
-	var toks []string
-	for i := 0; i < 5; i++ {
-		toks = append(toks, issueToken(t, e))
-		c.Add(time.Second)
-	}
-	// Full: the next token pushes out the one closest to expiry.
-	newest := issueToken(t, e)
-	if e.Len() != 5 {
-		t.Fatalf("len %d, want 5", e.Len())
-	}
-	if _, ok := e.Lookup(toks[0]); ok {
-		t.Fatal("oldest token survived eviction")
-	}
-	for _, tok := range append(toks[1:], newest) {
-		if _, ok := e.Lookup(tok); !ok {
-			t.Fatal("a newer token was evicted")
+	good := issueToken(t, e)
+	key := e.clients[0].key
+	now := c.Now()
+	claims := func(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
+		cl := jwt.RegisteredClaims{Issuer: tokenIssuer, Subject: clientID, Audience: jwt.ClaimStrings{tokenAudience},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))}
+		if mod != nil {
+			mod(&cl)
 		}
+		return cl
 	}
-	// After a TTL every old token is swept on the next issue.
-	c.Add(11 * time.Minute)
-	issueToken(t, e)
-	if e.Len() != 1 {
-		t.Fatalf("len %d after sweep, want 1", e.Len())
+	sign := func(m jwt.SigningMethod, k any, cl jwt.RegisteredClaims) string {
+		t.Helper()
+		s, err := jwt.NewWithClaims(m, cl).SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	parts := strings.Split(good, ".")
+	otherSub := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"p4scim","sub":"entra","aud":["p4scim-scim"],"exp":1893456000}`))
+	tests := []struct {
+		name, token string
+	}{
+		{"control: signed as the endpoint signs", sign(jwt.SigningMethodHS256, key, claims(nil))},
+		{"alg none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil))},
+		{"HS512 with the right key", sign(jwt.SigningMethodHS512, key, claims(nil))},
+		{"signed with the client secret itself", sign(jwt.SigningMethodHS256, []byte(clientSecret), claims(nil))},
+		{"payload swapped for another client's", parts[0] + "." + otherSub + "." + parts[2]},
+		{"signature cut", parts[0] + "." + parts[1] + "."},
+		{"no expiry", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil }))},
+		{"expired", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now) }))},
+		{"other issuer", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.Issuer = "someone" }))},
+		{"other audience", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.Audience = jwt.ClaimStrings{"api"} }))},
+		{"unknown client", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.Subject = "ghost" }))},
+		{"another client's subject under this key", sign(jwt.SigningMethodHS256, key, claims(func(c *jwt.RegisteredClaims) { c.Subject = "entra" }))},
+		{"not a JWT", "a.b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, ok := e.Lookup(tt.token)
+			if control := strings.HasPrefix(tt.name, "control"); ok != control || (control && name != "okta") {
+				t.Fatalf("Lookup = %q, %v", name, ok)
+			}
+		})
 	}
 }
 

@@ -29,6 +29,7 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	rateLimited  prometheus.Counter
 	buildInfo    *prometheus.GaugeVec
+	tokenFile    *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them on reg.
@@ -72,9 +73,14 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the version label says which build runs.",
 		}, []string{"version"}),
+		tokenFile: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "token_file_reloads_total",
+			Help: "Changes of BEARER_TOKEN_FILE acted on, by outcome: reloaded, revoked (removed, unreadable or empty: its tokens refused), rejected (a token failed a check: none added, those no longer listed refused).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
 		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo)
+	reg.MustRegister(m.tokenFile)
 	m.buildInfo.WithLabelValues(version).Set(1)
 	return m
 }
@@ -128,6 +134,9 @@ func (m *Metrics) Provisioned(resource, action string, n int) {
 
 // AuthFailure counts a refused authentication.
 func (m *Metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
+
+// TokenFileReload counts one change of BEARER_TOKEN_FILE acted on.
+func (m *Metrics) TokenFileReload(outcome string) { m.tokenFile.WithLabelValues(outcome).Inc() }
 
 // RateLimited counts a 429.
 func (m *Metrics) RateLimited() { m.rateLimited.Inc() }

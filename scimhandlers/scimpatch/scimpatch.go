@@ -252,8 +252,9 @@ func applyWhole(container map[string]any, kind string, attr scimfilter.Attribute
 			return nil
 		}
 		current := asListLoose(getFold(container, attr.Name))
+		byValue := valueIndex(current)
 		for _, v := range values {
-			if idx := indexOf(current, v); idx >= 0 {
+			if idx := indexOfIn(current, byValue, v); idx >= 0 {
 				if m, ok := v.(map[string]any); ok {
 					if cm, ok := current[idx].(map[string]any); ok {
 						mergeInto(cm, m)
@@ -262,6 +263,9 @@ func applyWhole(container map[string]any, kind string, attr scimfilter.Attribute
 				continue
 			}
 			current = append(current, v)
+			if k, ok := elementValue(v); ok {
+				byValue[k] = len(current) - 1
+			}
 			if isPrimary(v) {
 				current = uniquePrimary(current, len(current)-1)
 			}
@@ -492,6 +496,33 @@ func without(list []any, drop []int) []any {
 	return out
 }
 
+// indexOfIn is indexOf with byValue (valueIndex of list) finding the
+// elements that have a value in constant time: an add of thousands of
+// members is then linear, not quadratic.
+func indexOfIn(list []any, byValue map[string]int, v any) int {
+	if k, ok := elementValue(v); ok {
+		if i, found := byValue[k]; found {
+			return i
+		}
+		return -1
+	}
+	return indexOf(list, v)
+}
+
+// valueIndex maps the value of each element that has one (elementValue)
+// to the index of its first occurrence.
+func valueIndex(list []any) map[string]int {
+	idx := make(map[string]int, len(list))
+	for i, el := range list {
+		if k, ok := elementValue(el); ok {
+			if _, dup := idx[k]; !dup {
+				idx[k] = i
+			}
+		}
+	}
+	return idx
+}
+
 func indexOf(list []any, v any) int {
 	for i, el := range list {
 		if sameElement(el, v) {
@@ -501,17 +532,27 @@ func indexOf(list []any, v any) int {
 	return -1
 }
 
+// elementValue is what sameElement compares an element by when it is an
+// object with a "value" (members, emails).
+func elementValue(el any) (string, bool) {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	v, has := m["value"]
+	if !has {
+		return "", false
+	}
+	return fmt.Sprint(v), true
+}
+
 // sameElement compares multi-valued elements by their "value" when both
 // have one (members, emails), else as a whole.
 func sameElement(a, b any) bool {
-	am, aok := a.(map[string]any)
-	bm, bok := b.(map[string]any)
-	if aok && bok {
-		av, aHas := am["value"]
-		bv, bHas := bm["value"]
-		if aHas && bHas {
-			return fmt.Sprint(av) == fmt.Sprint(bv)
-		}
+	av, aHas := elementValue(a)
+	bv, bHas := elementValue(b)
+	if aHas && bHas {
+		return av == bv
 	}
 	return reflect.DeepEqual(a, b)
 }
