@@ -73,7 +73,7 @@ func TestAuditLine(t *testing.T) {
 	}
 	ok, refused := lines[0], lines[1]
 	if ok["token"] != "test" || ok["operation"] != "create" || ok["id"] != "audit.user" || ok["result"] != "ok" ||
-		!strings.Contains(ok["p4"].(string), "user -i -f") || !strings.Contains(ok["p4"].(string), "passwd") || ok["p4_count"] != float64(6) {
+		!strings.Contains(ok["p4"].(string), "user -i -f") || !strings.Contains(ok["p4"].(string), "passwd") || ok["p4_count"] != float64(7) {
 		t.Fatalf("audit line: %v", ok)
 	}
 	if !strings.HasPrefix(refused["result"].(string), "conflict") {

@@ -146,7 +146,7 @@ func isTicketLike(s string) bool {
 // initial sync and comes back; the IdP retries what failed and the final
 // state is exact, with no p4 process or goroutine left behind.
 func TestSyncConvergesAfterOutage(t *testing.T) {
-	st := stacktest.Start(t, stacktest.Options{CommandTimeout: time.Second})
+	st := stacktest.Start(t, stacktest.Options{CommandTimeout: 2 * time.Second})
 	noLeaks := leakCheck(t)
 	var want []string
 	var failed []int
@@ -326,7 +326,9 @@ func mustRetryAfter(t *testing.T, r stacktest.Response) {
 // database or disk problem) is 503 with Retry-After too, with a detail that
 // says so: nothing the IdP sent caused it.
 func TestHelixCoreFaults(t *testing.T) {
-	const timeout = time.Second
+	// Generous enough for a p4 process to start on a loaded 2-core CI machine;
+	// the hang and past-the-deadline cases scale with it.
+	const timeout = 2 * time.Second
 	user := func(name string, kv ...any) map[string]any {
 		m := map[string]any{"schemas": []string{userSchema}, "userName": name + "@example.com", "externalId": "ext-" + name}
 		for i := 0; i < len(kv); i += 2 {
