@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/config"
 	"github.com/p4scim/p4scim/p4"
 	"github.com/p4scim/p4scim/scimhandlers"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
@@ -38,7 +38,7 @@ func randomHex(n int) string {
 
 // app is a wired daemon: everything serve and check need.
 type app struct {
-	cfg      Config
+	cfg      config.Config
 	p4       p4.Config
 	log      *slog.Logger
 	client   *p4.Client
@@ -48,7 +48,7 @@ type app struct {
 }
 
 // wire builds the p4 client (starting the emulator in dev mode).
-func wire(cfg Config, log *slog.Logger) (*app, error) {
+func wire(cfg config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, p4: cfg.P4Config(), log: log, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = metrics.New(a.registry, version)
@@ -101,11 +101,11 @@ func (a *app) connect(ctx context.Context) (p4.Info, error) {
 	return info, nil
 }
 
-// loadConfig reads the configuration, printing the usage for --help.
-func loadConfig(args, environ []string, out io.Writer) (Config, error) {
-	cfg, err := LoadConfig(args, environ, afero.NewOsFs())
-	if errors.Is(err, flag.ErrHelp) {
-		WriteConfigUsage(out)
+// loadConfig reads the configuration, printing command's usage for --help.
+func loadConfig(command string, args, environ []string, out io.Writer) (config.Config, error) {
+	cfg, err := config.Load(args, environ, afero.NewOsFs())
+	if errors.Is(err, config.ErrHelp) {
+		config.WriteUsage(out, command)
 		return cfg, errHelp
 	}
 	return cfg, err
@@ -114,7 +114,7 @@ func loadConfig(args, environ []string, out io.Writer) (Config, error) {
 // newLogger is the daemon's logger. Every line logged with a request's
 // context (the SCIM handlers', the bridge's, dry run's) carries its
 // request_id (scimhandlers.LogHandler).
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
@@ -124,7 +124,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	s, err := loadConfig(args, environ, stdout)
+	s, err := loadConfig("serve", args, environ, stdout)
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ Try:
 
 // check runs one pass/fail line per prerequisite.
 func check(ctx context.Context, args, environ []string, out io.Writer) (bool, error) {
-	s, err := loadConfig(args, environ, out)
+	s, err := loadConfig("check", args, environ, out)
 	if errors.Is(err, errHelp) {
 		return true, err
 	}

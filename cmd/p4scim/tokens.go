@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/p4scim/p4scim/config"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
 )
 
@@ -40,9 +41,9 @@ type tokenReloader struct {
 	current []auth.Token
 }
 
-func newTokenReloader(cfg Config, keys *auth.Keyring, log *slog.Logger) *tokenReloader {
-	r := &tokenReloader{path: cfg.TokenFile, fixed: cfg.fixedTokens, keys: keys, log: log, now: time.Now, current: cfg.Tokens}
-	// LoadConfig read the file just now; a change from here on is a change.
+func newTokenReloader(cfg config.Config, keys *auth.Keyring, log *slog.Logger) *tokenReloader {
+	r := &tokenReloader{path: cfg.TokenFile, fixed: cfg.FixedTokens, keys: keys, log: log, now: time.Now, current: cfg.Tokens}
+	// config.Load read the file just now; a change from here on is a change.
 	// (One made in between is picked up too: its tokens then differ.)
 	if st, err := os.Stat(r.path); err == nil {
 		r.modTime, r.size = st.ModTime(), st.Size()
@@ -66,7 +67,7 @@ func (r *tokenReloader) Refresh() {
 	st, err := os.Stat(r.path)
 	if err != nil {
 		if !r.missing {
-			r.log.Warn("BEARER_TOKEN_FILE cannot be read; keeping the previous tokens", "file", r.path, "err", cfgPathErr(err))
+			r.log.Warn("BEARER_TOKEN_FILE cannot be read; keeping the previous tokens", "file", r.path, "err", config.PathErr(err))
 		}
 		r.missing, r.modTime, r.size = true, time.Time{}, -1
 		return
@@ -78,7 +79,7 @@ func (r *tokenReloader) Refresh() {
 	r.modTime, r.size = st.ModTime(), st.Size()
 	b, err := os.ReadFile(r.path)
 	if err != nil {
-		r.log.Warn("BEARER_TOKEN_FILE changed but cannot be read; keeping the previous tokens", "file", r.path, "err", cfgPathErr(err))
+		r.log.Warn("BEARER_TOKEN_FILE changed but cannot be read; keeping the previous tokens", "file", r.path, "err", config.PathErr(err))
 		return
 	}
 	tokens, problems := r.check(string(b))
@@ -101,15 +102,15 @@ func (r *tokenReloader) check(text string) ([]auth.Token, []string) {
 	fail := func(setting, format string, a ...any) {
 		problems = append(problems, setting+": "+fmt.Sprintf(format, a...))
 	}
-	toks := make([]tokenSource, 0, len(r.fixed)+4)
+	toks := make([]config.TokenSource, 0, len(r.fixed)+4)
 	for _, t := range r.fixed {
-		toks = append(toks, tokenSource{"BEARER_TOKEN(S)", t})
+		toks = append(toks, config.TokenSource{Setting: "BEARER_TOKEN(S)", Token: t})
 	}
-	fromFile := parseTokenFile(text)
+	fromFile := config.ParseTokenFile(text)
 	for _, t := range fromFile {
-		toks = append(toks, tokenSource{"BEARER_TOKEN_FILE", t})
+		toks = append(toks, config.TokenSource{Setting: "BEARER_TOKEN_FILE", Token: t})
 	}
-	tokens := checkTokens(toks, fail)
+	tokens := config.CheckTokens(toks, fail)
 	if len(fromFile) == 0 {
 		// Most likely caught half written. To drop every token of the
 		// file, unset BEARER_TOKEN_FILE and restart.
