@@ -13,9 +13,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
+
 	"time"
 
+	"github.com/p4scim/p4scim/internal/procgroup"
 	"github.com/p4scim/p4scim/p4/marshal"
 )
 
@@ -246,8 +247,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *st
 	cmd.Stdout, cmd.Stderr = pw, &stderr
 	// The child gets its own process group so that a timeout kills it and
 	// anything it started, and nothing is left behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	procgroup.Isolate(cmd)
 	cmd.WaitDelay = 2 * time.Second
 
 	err := cmd.Run()

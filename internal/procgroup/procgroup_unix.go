@@ -1,0 +1,20 @@
+//go:build unix
+
+package procgroup
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// Isolate makes cmd, once started, the leader of a new process group, and
+// makes its cancellation (exec.CommandContext) kill that group.
+func Isolate(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return Kill(cmd) }
+}
+
+// Kill sends SIGKILL to cmd's process group.
+func Kill(cmd *exec.Cmd) error {
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
