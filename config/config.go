@@ -21,6 +21,11 @@
 // in a compose file does not hide the value below it. Names are HAS's where
 // the two overlap (BEARER_TOKEN, BEARER_TOKEN_FILE, P4PORT, P4USER,
 // P4PASSWD, P4TICKETS, P4TRUST), so one .env can serve both.
+//
+// The table (settings.go) and the parse functions of each group (parse.go)
+// are kept apart on purpose: a multi-server form (HAS's [provisioning]
+// TOML, one Helix Core group of settings per server) reuses the table's
+// names as keys and the Helix Core parse function per server.
 package config
 
 import (
@@ -174,7 +179,7 @@ func Load(args, environ []string, fsys afero.Fs) (Config, error) {
 
 	// 1. The command line.
 	var flagProblems []string
-	fset := newFlagSet("", &flagProblems)
+	fset := newFlagSet(&flagProblems)
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return Config{}, ErrHelp
@@ -193,11 +198,13 @@ func Load(args, environ []string, fsys afero.Fs) (Config, error) {
 		if s.Secret || !f.Changed {
 			continue
 		}
-		if strings.TrimSpace(f.Value.String()) == "" {
+		val := strings.TrimSpace(f.Value.String())
+		if val == "" {
 			f.Changed = false // empty means unset: the value below shows through
 			continue
 		}
-		flags[s.Name] = strings.TrimSpace(f.Value.String())
+		_ = f.Value.Set(val) // a string flag takes any text
+		flags[s.Name] = val
 		if err := v.BindPFlag(key(s), f); err != nil {
 			return Config{}, fmt.Errorf("binding --%s: %w", f.Name, err)
 		}

@@ -61,6 +61,19 @@ func (c Config) Redacted() map[string]string {
 	return out
 }
 
+// Changed lists the settings whose value differs between c and next, in
+// table order: what a reload compares. Values are compared as given, so a
+// changed secret counts too; the list holds names only.
+func (c Config) Changed(next Config) []string {
+	var out []string
+	for _, s := range Settings() {
+		if c.raw[s.Name] != next.raw[s.Name] {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
 // String renders Redacted as sorted NAME=value lines. Config is printed
 // only through it, so a stray %v never shows a secret.
 func (c Config) String() string {

@@ -113,8 +113,8 @@ func (f secretFlag) Set(string) error {
 // every other source, so that a flag's error reads like any other. An alias
 // (--listen) is folded into its flag's name (--listen-address) by the
 // normalizer, so viper sees one flag per setting.
-func newFlagSet(command string, problems *[]string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("p4scim "+command, pflag.ContinueOnError)
+func newFlagSet(problems *[]string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("p4scim", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	aliases := map[string]string{}

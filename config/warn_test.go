@@ -61,3 +61,16 @@ func TestNearest(t *testing.T) {
 		t.Error("editDistance")
 	}
 }
+
+// TestChanged: a reload sees every changed setting, secrets included, by
+// name.
+func TestChanged(t *testing.T) {
+	a := mustLoad(t, nil, validEnv(), memFS(t, nil))
+	b := mustLoad(t, nil, with(validEnv(), "P4PASSWD=another-long-Passw0rd-for-the-test", "MAX_IN_FLIGHT=7", "LOG_LEVEL=debug"), memFS(t, nil))
+	if got := a.Changed(b); !slices.Equal(got, []string{"P4PASSWD", "MAX_IN_FLIGHT", "LOG_LEVEL"}) {
+		t.Fatalf("Changed = %q", got)
+	}
+	if got := a.Changed(a); len(got) != 0 {
+		t.Fatalf("Changed of itself = %q", got)
+	}
+}

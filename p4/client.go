@@ -248,6 +248,7 @@ func (c *Client) exec(ctx context.Context, stdin []byte, args []string, sink *st
 	// The child gets its own process group so that a timeout kills it and
 	// anything it started, and nothing is left behind.
 	procgroup.Isolate(cmd)
+	cmd.Cancel = func() error { return procgroup.Kill(cmd) }
 	cmd.WaitDelay = 2 * time.Second
 
 	err := cmd.Run()

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -34,7 +33,7 @@ type reloader struct {
 
 // reloadable are the settings a reload applies; the others need a restart.
 func reloadable() []string {
-	return []string{"LOG_LEVEL", "BEARER_TOKEN", "BEARER_TOKENS", "BEARER_TOKEN_FILE", "tokens"}
+	return []string{"LOG_LEVEL", "BEARER_TOKEN", "BEARER_TOKENS", "BEARER_TOKEN_FILE"}
 }
 
 func (r *reloader) reload() {
@@ -76,23 +75,9 @@ func (r *reloader) reload() {
 }
 
 // restartNeeded lists the settings whose value differs between old and
-// new, other than those a reload applies. Redacted values are compared,
-// so no secret is held for it; a secret's change shows as its source.
+// next, other than those a reload applies.
 func restartNeeded(old, next config.Config) []string {
-	a, b := old.Redacted(), next.Redacted()
-	var changed []string
-	for k, v := range b {
-		if a[k] != v && !slices.Contains(reloadable(), k) {
-			changed = append(changed, k)
-		}
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok && !slices.Contains(reloadable(), k) {
-			changed = append(changed, k)
-		}
-	}
-	sort.Strings(changed)
-	return changed
+	return slices.DeleteFunc(old.Changed(next), func(name string) bool { return slices.Contains(reloadable(), name) })
 }
 
 // replace makes tokens the accepted set after a reload has read and checked

@@ -7,11 +7,10 @@ import (
 	"syscall"
 )
 
-// Isolate makes cmd, once started, the leader of a new process group, and
-// makes its cancellation (exec.CommandContext) kill that group.
+// Isolate makes cmd, once started, the leader of a new process group,
+// which Kill ends as a whole.
 func Isolate(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return Kill(cmd) }
 }
 
 // Kill sends SIGKILL to cmd's process group.

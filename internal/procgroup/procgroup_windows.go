@@ -9,11 +9,10 @@ import (
 )
 
 // Isolate starts cmd in a new process group (so that a console Ctrl+C
-// meant for the daemon does not reach it first), and makes its
-// cancellation kill the process tree it heads.
+// meant for the daemon does not reach it first); Kill ends the process
+// tree it heads.
 func Isolate(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP}
-	cmd.Cancel = func() error { return Kill(cmd) }
 }
 
 // Kill ends cmd's process and every process it started. Windows has no
