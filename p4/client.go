@@ -15,9 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
 	"time"
 
+	"github.com/p4scim/p4scim/internal/procgroup"
 	"github.com/p4scim/p4scim/p4/marshal"
 )
 
@@ -320,8 +321,8 @@ func (c *Client) exec(ctx context.Context, cl call) (*result, error) {
 	cmd.Stdout, cmd.Stderr = pw, &stderr
 	// The child gets its own process group so that a timeout kills it and
 	// anything it started, and nothing is left behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	procgroup.Isolate(cmd)
+	cmd.Cancel = func() error { return procgroup.Kill(cmd) }
 	cmd.WaitDelay = 2 * time.Second
 
 	err := cmd.Run()

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/p4scim/p4scim/internal/procgroup"
 )
 
 // daemon is one p4scim process under load: `p4scim serve` against the
@@ -56,7 +58,7 @@ func startDaemon(ctx context.Context, bin, dir string, env []string, listen stri
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir // no .env of the operator's is read
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Isolate(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -104,7 +106,7 @@ func (d *daemon) stop() {
 	select {
 	case <-d.exited:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		_ = procgroup.Kill(d.cmd)
 		<-d.exited
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/p4scim/p4scim/p4/p4emu"
 )
@@ -13,7 +15,7 @@ import (
 // daemon execs, marshals and parses exactly as it does against a real
 // Helix Core.
 func actAsP4() (exitCode int, ok bool) {
-	if filepath.Base(os.Args[0]) != "p4" {
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") != "p4" {
 		return 0, false
 	}
 	return p4emu.RunClient(os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr), true
@@ -41,6 +43,9 @@ func startDevHelix(user, password string) (*devHelix, error) {
 		return nil, fmt.Errorf("dev mode: %w", err)
 	}
 	bin := filepath.Join(dir, "p4")
+	if runtime.GOOS == "windows" {
+		bin += ".exe" // exec finds and runs only .exe files there
+	}
 	if err := os.Symlink(self, bin); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dev mode: linking %s as p4: %w", self, err)

@@ -18,12 +18,14 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/p4scim/p4scim/config"
 )
 
 const docsDir = "../../docs"
 
 // TestSettingsDocumented checks the settings reference of
-// docs/operations.md against configSettings(), in both directions: every
+// docs/operations.md against config.Settings(), in both directions: every
 // setting has exactly one row in the settings tables, whose Flag and
 // Default cells agree with the code, and every name in a row is a
 // setting. A setting added to the code and not documented fails it, and
@@ -33,7 +35,7 @@ func TestSettingsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docs/operations.md: %v", err)
 	}
-	for _, p := range settingsDocProblems(string(b), configSettings()) {
+	for _, p := range settingsDocProblems(string(b), config.Settings()) {
 		t.Error(p)
 	}
 }
@@ -43,11 +45,11 @@ var settingNameRE = regexp.MustCompile("`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)`")
 
 // settingsDocProblems compares the settings tables of doc with settings.
 // A row is | `NAME` | flag | default | meaning |.
-func settingsDocProblems(doc string, settings []configSetting) []string {
+func settingsDocProblems(doc string, settings []config.Setting) []string {
 	var problems []string
-	known := map[string]configSetting{}
+	known := map[string]config.Setting{}
 	for _, s := range settings {
-		known[s.name] = s
+		known[s.Name] = s
 	}
 	rows := map[string][]string{} // setting name -> cells of its row
 	lines := docTableLines(doc)
@@ -57,7 +59,7 @@ func settingsDocProblems(doc string, settings []configSetting) []string {
 	for _, line := range lines {
 		for _, m := range settingNameRE.FindAllStringSubmatch(line, -1) {
 			if _, ok := known[m[1]]; !ok {
-				problems = append(problems, fmt.Sprintf("docs/operations.md settings table names `%s`, which is not a setting of configSettings(): %s", m[1], line))
+				problems = append(problems, fmt.Sprintf("docs/operations.md settings table names `%s`, which is not a setting of config.Settings(): %s", m[1], line))
 			}
 		}
 		cells := tableCells(line)
@@ -75,40 +77,40 @@ func settingsDocProblems(doc string, settings []configSetting) []string {
 		rows[m[1]] = cells
 	}
 	for _, s := range settings {
-		cells, ok := rows[s.name]
+		cells, ok := rows[s.Name]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("setting %s has no row in the settings tables of docs/operations.md (| `%s` | flag | default | meaning |)", s.name, s.name))
+			problems = append(problems, fmt.Sprintf("setting %s has no row in the settings tables of docs/operations.md (| `%s` | flag | default | meaning |)", s.Name, s.Name))
 			continue
 		}
 		if len(cells) < 4 {
-			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s` has %d cells, want 4 (setting, flag, default, meaning)", s.name, len(cells)))
+			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s` has %d cells, want 4 (setting, flag, default, meaning)", s.Name, len(cells)))
 			continue
 		}
 		if want := settingFlagCell(s); cells[1] != want {
-			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: flag cell %q, the code says %q", s.name, cells[1], want))
+			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: flag cell %q, the code says %q", s.Name, cells[1], want))
 		}
 		def := cells[2]
 		switch {
-		case s.def != "" && !strings.HasPrefix(def, "`"+s.def+"`"):
-			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: default cell %q, the code's default is `%s`", s.name, def, s.def))
-		case s.def == "" && strings.HasPrefix(def, "`"):
-			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: default cell %q, but the code has no default (write none, or say what applies instead)", s.name, def))
+		case s.Default != "" && !strings.HasPrefix(def, "`"+s.Default+"`"):
+			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: default cell %q, the code's default is `%s`", s.Name, def, s.Default))
+		case s.Default == "" && strings.HasPrefix(def, "`"):
+			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s`: default cell %q, but the code has no default (write none, or say what applies instead)", s.Name, def))
 		}
 		if cells[3] == "" {
-			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s` says nothing about it", s.name))
+			problems = append(problems, fmt.Sprintf("docs/operations.md row of `%s` says nothing about it", s.Name))
 		}
 	}
 	return problems
 }
 
 // settingFlagCell is what the Flag cell of a setting's row must read.
-func settingFlagCell(s configSetting) string {
-	if s.secret {
+func settingFlagCell(s config.Setting) string {
+	if s.Secret {
 		return "none (secret)"
 	}
-	cell := "`--" + configFlagName(s) + "`"
-	if s.flag != "" && s.flag != configFlagName(s) {
-		cell = "`--" + s.flag + "`, " + cell
+	cell := "`--" + config.FlagName(s) + "`"
+	if s.Flag != "" && s.Flag != config.FlagName(s) {
+		cell = "`--" + s.Flag + "`, " + cell
 	}
 	return cell
 }
@@ -166,22 +168,22 @@ func TestSettingsDocumentedFailsOnDrift(t *testing.T) {
 		t.Fatalf("docs/operations.md: %v", err)
 	}
 	doc := string(b)
-	settings := configSettings()
+	settings := config.Settings()
 	if p := settingsDocProblems(doc, settings); len(p) > 0 {
 		t.Skipf("the documentation itself has problems (TestSettingsDocumented reports them): %d", len(p))
 	}
-	added := append(slices.Clone(settings), configSetting{name: "NEW_SETTING_NOT_DOCUMENTED", def: "1", help: "x"})
+	added := append(slices.Clone(settings), config.Setting{Name: "NEW_SETTING_NOT_DOCUMENTED", Default: "1", Help: "x"})
 	if p := settingsDocProblems(doc, added); len(p) != 1 || !strings.Contains(p[0], "NEW_SETTING_NOT_DOCUMENTED") {
 		t.Errorf("a setting added to the code but not documented: problems %q, want one naming it", p)
 	}
-	removed := slices.DeleteFunc(slices.Clone(settings), func(s configSetting) bool { return s.name == "DELETE_POLICY" })
+	removed := slices.DeleteFunc(slices.Clone(settings), func(s config.Setting) bool { return s.Name == "DELETE_POLICY" })
 	if p := settingsDocProblems(doc, removed); len(p) == 0 || !strings.Contains(strings.Join(p, "\n"), "`DELETE_POLICY`, which is not a setting") {
 		t.Errorf("a setting documented but gone from the code: problems %q, want one naming it", p)
 	}
 	changed := slices.Clone(settings)
 	for i := range changed {
-		if changed[i].name == "RATE_LIMIT" {
-			changed[i].def = "51"
+		if changed[i].Name == "RATE_LIMIT" {
+			changed[i].Default = "51"
 		}
 	}
 	if p := settingsDocProblems(doc, changed); len(p) != 1 || !strings.Contains(p[0], "RATE_LIMIT") {
@@ -316,8 +318,8 @@ var daemonRE = regexp.MustCompile(`^<!--\s*daemon:\s*(.*?)\s*-->$`)
 func docDaemonSettings(t *testing.T, name, text string) []string {
 	t.Helper()
 	known := map[string]bool{}
-	for _, s := range configSettings() {
-		known[s.name] = true
+	for _, s := range config.Settings() {
+		known[s.Name] = true
 	}
 	var env []string
 	seen := false
@@ -336,7 +338,7 @@ func docDaemonSettings(t *testing.T, name, text string) []string {
 		for _, kv := range strings.Fields(m[1]) {
 			k, _, ok := strings.Cut(kv, "=")
 			if !ok || !known[k] {
-				t.Fatalf("%s:%d: %q is not NAME=value for a setting of configSettings()", name, i+1, kv)
+				t.Fatalf("%s:%d: %q is not NAME=value for a setting of config.Settings()", name, i+1, kv)
 			}
 			env = append(env, kv)
 		}

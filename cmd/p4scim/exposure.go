@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/p4scim/p4scim/config"
 	"io"
 	"strconv"
 
@@ -33,7 +34,7 @@ var securityConfigurables = []securityConfigurable{
 // is on, a DEPROVISION_GROUP that would make deactivated users privileged,
 // and each security configurable left weak, with the command that fixes
 // it. Warnings do not fail check: the bridge works, less safely.
-func checkExposure(ctx context.Context, client *p4.Client, cfg Config, out io.Writer) {
+func checkExposure(ctx context.Context, client *p4.Client, cfg config.Config, out io.Writer) {
 	warn := func(what, detail string) { checkLine(out, "WARN", what, detail) }
 	if cfg.DeprovisionGroup != "" {
 		// Deactivation adds users to this group without a protections
@@ -49,7 +50,7 @@ func checkExposure(ctx context.Context, client *p4.Client, cfg Config, out io.Wr
 		}
 	}
 	if cfg.AllowPrivilegedUsers {
-		warn("privileged users", allowPrivilegedWarning)
+		warn("privileged users", config.AllowPrivilegedWarning)
 	} else {
 		checkLine(out, "ok  ", "privileged users are never changed through SCIM (ALLOW_PRIVILEGED_USERS=false)", "")
 	}

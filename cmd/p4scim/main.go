@@ -4,7 +4,8 @@
 //
 //	p4scim serve [--dev] [flags]   run the daemon
 //	p4scim check [flags]           check configuration and Helix Core, one line per check
-//	p4scim version                 print the version
+//	p4scim healthcheck [flags]     GET /healthz of the daemon these settings describe
+//	p4scim version                 print the version, commit and build date
 package main
 
 import (
@@ -17,13 +18,14 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	if code, ok := actAsP4(); ok {
 		os.Exit(code)
 	}
+	// SIGHUP never kills: serve reloads on it (reload.go), and at any
+	// other moment it is dropped, rather than taking the default action
+	// of ending the process. (Signals to a full channel are dropped.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
@@ -32,12 +34,13 @@ func main() {
 const usage = `usage: p4scim <command> [flags]
 
 commands:
-  serve      run the SCIM bridge (serve --dev runs it against an embedded Helix Core emulator)
-  check      check the configuration and Helix Core: one pass/fail line each
-  version    print the version
-  help       show this help
+  serve        run the SCIM bridge (serve --dev runs it against an embedded Helix Core emulator)
+  check        check the configuration and Helix Core: one pass/fail line each
+  healthcheck  GET /healthz of the daemon the settings describe (the image's HEALTHCHECK)
+  version      print the version, commit and build date
+  help         show this help
 
-Run 'p4scim serve --help' for the settings.
+Run 'p4scim <command> --help' for the command and the settings.
 `
 
 // run executes one command and returns the process exit code.
@@ -57,9 +60,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return 1
 		}
 	case "healthcheck":
-		err = healthcheck(ctx, environ)
+		err = healthcheck(ctx, args[1:], environ, stdout)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "p4scim %s\n", version)
+		fmt.Fprint(stdout, versionText(buildVersion()))
 		return 0
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)

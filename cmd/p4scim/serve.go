@@ -7,16 +7,18 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/config"
 	"github.com/p4scim/p4scim/p4"
 	"github.com/p4scim/p4scim/scimhandlers"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
@@ -38,7 +40,7 @@ func randomHex(n int) string {
 
 // app is a wired daemon: everything serve and check need.
 type app struct {
-	cfg      Config
+	cfg      config.Config
 	p4       p4.Config
 	log      *slog.Logger
 	client   *p4.Client
@@ -48,10 +50,10 @@ type app struct {
 }
 
 // wire builds the p4 client (starting the emulator in dev mode).
-func wire(cfg Config, log *slog.Logger) (*app, error) {
+func wire(cfg config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, p4: cfg.P4Config(), log: log, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.metrics = metrics.New(a.registry, version)
+	a.metrics = metrics.New(a.registry, buildVersion())
 	if cfg.Dev {
 		dev, err := startDevHelix("p4scim", "Dev-"+randomHex(12))
 		if err != nil {
@@ -101,11 +103,11 @@ func (a *app) connect(ctx context.Context) (p4.Info, error) {
 	return info, nil
 }
 
-// loadConfig reads the configuration, printing the usage for --help.
-func loadConfig(args, environ []string, out io.Writer) (Config, error) {
-	cfg, err := LoadConfig(args, environ, afero.NewOsFs())
-	if errors.Is(err, flag.ErrHelp) {
-		WriteConfigUsage(out)
+// loadConfig reads the configuration, printing command's usage for --help.
+func loadConfig(command string, args, environ []string, out io.Writer) (config.Config, error) {
+	cfg, err := config.Load(args, environ, afero.NewOsFs())
+	if errors.Is(err, config.ErrHelp) {
+		config.WriteUsage(out, command)
 		return cfg, errHelp
 	}
 	return cfg, err
@@ -114,23 +116,37 @@ func loadConfig(args, environ []string, out io.Writer) (Config, error) {
 // newLogger is the daemon's logger. Every line logged with a request's
 // context (the SCIM handlers', the bridge's, dry run's) carries its
 // request_id (scimhandlers.LogHandler).
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+// Its level is a LevelVar, which SIGHUP sets anew (reload.go).
+func newLogger(format string, level slog.Leveler, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
-	if cfg.LogFormat == "text" {
+	if format == "text" {
 		h = slog.NewTextHandler(w, opts)
 	}
 	return slog.New(scimhandlers.LogHandler(h))
 }
 
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	s, err := loadConfig(args, environ, stdout)
-	if err != nil {
+	// SIGHUP from here on reloads (reload.go); main has made sure that it
+	// never kills.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	s, err := loadConfig("serve", args, environ, stdout)
+	if errors.Is(err, errHelp) {
 		return err
 	}
-	log := newLogger(s, stderr)
+	level := new(slog.LevelVar)
+	level.Set(s.LogLevel)
+	log := newLogger(s.LogFormat, level, stderr)
+	// The warnings come first, also of a configuration that fails: a
+	// misspelled name may be why a setting is missing.
 	for _, w := range s.Warnings {
 		log.Warn("configuration", "warning", w)
+	}
+	if err != nil {
+		return err
 	}
 	if s.Dev && len(s.Tokens) == 0 {
 		s.Tokens = []auth.Token{{Name: "dev", Secret: randomHex(24)}}
@@ -179,8 +195,10 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	keys := auth.NewKeyring(s.Tokens)
 	var refreshTokens func()
+	var tokenFile *tokenReloader
 	if s.TokenFile != "" {
-		refreshTokens = newTokenReloader(s, keys, log, a.metrics.TokenFileReload).Refresh
+		tokenFile = newTokenReloader(s, keys, log, a.metrics.TokenFileReload)
+		refreshTokens = tokenFile.Refresh
 	}
 	handler, err := scimhandlers.New(svc, scimhandlers.Options{
 		Logger:    log,
@@ -207,16 +225,6 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	metricsHandler := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 	if s.MetricsAddress == "" {
 		mux.Handle("/metrics", metricsHandler)
-	} else {
-		mm := http.NewServeMux()
-		mm.Handle("/metrics", metricsHandler)
-		msrv := &http.Server{Addr: s.MetricsAddress, Handler: mm, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics listener", "address", s.MetricsAddress, "err", err)
-			}
-		}()
-		defer msrv.Close()
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -248,19 +256,40 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDRESS %s: %w", s.ListenAddress, err)
 	}
+	errc := make(chan error, 2)
+	if s.MetricsAddress != "" {
+		// Fatal like LISTEN_ADDRESS: a daemon whose metrics nobody can
+		// scrape is one whose alerts never fire.
+		mln, err := net.Listen("tcp", s.MetricsAddress)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("METRICS_ADDRESS %s: %w", s.MetricsAddress, err)
+		}
+		mm := http.NewServeMux()
+		mm.Handle("/metrics", metricsHandler)
+		msrv := &http.Server{Handler: mm, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("METRICS_ADDRESS %s: %w", s.MetricsAddress, err)
+			}
+		}()
+		defer msrv.Close()
+	}
 	scheme := "http"
 	if s.TLSCertFile != "" {
 		scheme = "https"
 	}
-	log.Info("p4scim serving", "version", version, "address", ln.Addr().String(), "p4port", a.p4.Port,
+	build := buildVersion()
+	log.Info("p4scim serving", "version", build.Version, "commit", build.Revision, "built", build.Date,
+		"address", ln.Addr().String(), "metrics_address", s.MetricsAddress, "p4port", a.p4.Port,
 		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", tokenNames(s.Tokens))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
 
-	errc := make(chan error, 1)
+	var certs *certReloader
 	if s.TLSCertFile != "" {
-		certs, err := newCertReloader(s.TLSCertFile, s.TLSKeyFile, log)
+		certs, err = newCertReloader(s.TLSCertFile, s.TLSKeyFile, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -274,10 +303,16 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 			errc <- srv.Serve(ln)
 		}
 	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	reload := &reloader{args: args, environ: environ, running: s, level: level, keys: keys, tokenFile: tokenFile, certs: certs, log: log}
+	for done := false; !done; {
+		select {
+		case err := <-errc:
+			return err
+		case <-hup:
+			reload.reload()
+		case <-ctx.Done():
+			done = true
+		}
 	}
 	log.Info("shutting down", "grace", s.ShutdownGrace.String())
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.ShutdownGrace)
@@ -310,7 +345,7 @@ Try:
 
 // check runs one pass/fail line per prerequisite.
 func check(ctx context.Context, args, environ []string, out io.Writer) (bool, error) {
-	s, err := loadConfig(args, environ, out)
+	s, err := loadConfig("check", args, environ, out)
 	if errors.Is(err, errHelp) {
 		return true, err
 	}
@@ -320,6 +355,11 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 			mark = "FAIL"
 		}
 		checkLine(out, mark, what, detail)
+	}
+	// Every warning serve would log at start, first: a misspelled name
+	// may be why a setting below is missing.
+	for _, w := range s.Warnings {
+		checkLine(out, "WARN", "configuration", w)
 	}
 	if err != nil {
 		line(false, "configuration", err.Error())
@@ -395,35 +435,6 @@ func fixFor(err error) string {
 		return "permission refused; P4USER needs super access"
 	}
 	return err.Error()
-}
-
-// healthcheck is the container's HEALTHCHECK: GET /healthz on the listen port.
-func healthcheck(ctx context.Context, environ []string) error {
-	addr := ":8080"
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, "LISTEN_ADDRESS="); ok && v != "" {
-			addr = v
-		}
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthz: %s", resp.Status)
-	}
-	return nil
 }
 
 // fingerprint names a secret in logs without revealing it.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,25 +37,32 @@ type daemon struct {
 	cancel context.CancelFunc
 	done   chan error
 	client *http.Client
+	logs   *logLines
+	env    []string // its environment
+	dotenv string   // its .env file
 }
 
 // startDaemon runs serve with the environment a real deployment would
 // have, and waits for its "p4scim serving" log line to learn the address.
 func startDaemon(t *testing.T, extraEnv ...string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, "", extraEnv...)
+}
+
+// startDaemonWith is startDaemon with dotenv as the daemon's .env file.
+func startDaemonWith(t *testing.T, dotenv string, extraEnv ...string) *daemon {
+	t.Helper()
 	emu := p4emutest.Start(t, p4emu.Options{})
-	env := append(os.Environ(),
-		"LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken,
-		"P4PORT="+emu.Port, "P4USER="+emu.User, "P4PASSWD="+emu.Password, "P4BIN="+emu.Bin,
-		"P4TICKETS="+emu.Tickets, "P4TRUST="+emu.Trust, "SHUTDOWN_GRACE=10s", "P4_COMMAND_TIMEOUT=5s")
+	env := append(daemonEnv(emu), "LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken)
 	env = append(env, extraEnv...)
-	envFile := filepath.Join(t.TempDir(), "empty.env")
-	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
+	envFile := filepath.Join(t.TempDir(), "daemon.env")
+	if err := os.WriteFile(envFile, []byte(dotenv), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{emu: emu, cancel: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 20 * time.Second}}
+	d := &daemon{emu: emu, cancel: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 20 * time.Second},
+		logs: &logLines{}, env: env, dotenv: envFile}
 	go func() {
 		err := serve(ctx, []string{"--env-file", envFile}, env, io.Discard, pw)
 		pw.Close()
@@ -65,8 +73,11 @@ func startDaemon(t *testing.T, extraEnv ...string) *daemon {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "p4scim serving" {
-				addr <- line["address"].(string)
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				d.logs.add(line)
+				if line["msg"] == "p4scim serving" {
+					addr <- line["address"].(string)
+				}
 			}
 		}
 	}()
@@ -80,6 +91,46 @@ func startDaemon(t *testing.T, extraEnv ...string) *daemon {
 	}
 	t.Cleanup(func() { d.stop(t) })
 	return d
+}
+
+// daemonEnv is the environment of a daemon against emu, but for the
+// listener and the tokens.
+func daemonEnv(emu *p4emutest.Env) []string {
+	return append(os.Environ(),
+		"P4PORT="+emu.Port, "P4USER="+emu.User, "P4PASSWD="+emu.Password, "P4BIN="+emu.Bin,
+		"P4TICKETS="+emu.Tickets, "P4TRUST="+emu.Trust, "SHUTDOWN_GRACE=10s", "P4_COMMAND_TIMEOUT=5s")
+}
+
+// logLines records a daemon's JSON log lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+}
+
+func (l *logLines) add(line map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+// wait returns the n-th line (from 1) whose msg is msg, waiting for it.
+func (l *logLines) wait(t *testing.T, msg string, n int) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		l.mu.Lock()
+		seen := 0
+		for _, line := range l.lines {
+			if line["msg"] == msg {
+				if seen++; seen == n {
+					l.mu.Unlock()
+					return line
+				}
+			}
+		}
+		l.mu.Unlock()
+	}
+	t.Fatalf("no log line %q (#%d)", msg, n)
+	return nil
 }
 
 func (d *daemon) stop(t *testing.T) {
@@ -128,7 +179,7 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 		`p4scim_http_requests_total{code="404",method="GET",resource="Users"} 1`,
 		`p4scim_provisioning_operations_total{action="created",resource="user"} 1`,
 		`p4scim_p4_commands_total{command="user",outcome="ok"}`,
-		`p4scim_build_info{version=`,
+		`p4scim_build_info{build_date=`, `goversion="go1.`,
 	} {
 		if code != 200 || !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/p4scim/p4scim/config"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
 )
 
@@ -56,10 +57,10 @@ const (
 	tokenFileRejected = "rejected" // a token failed a check: nothing added, tokens no longer listed dropped
 )
 
-func newTokenReloader(cfg Config, keys *auth.Keyring, log *slog.Logger, onReload func(string)) *tokenReloader {
-	r := &tokenReloader{path: cfg.TokenFile, fixed: cfg.fixedTokens, keys: keys, log: log, now: time.Now,
+func newTokenReloader(cfg config.Config, keys *auth.Keyring, log *slog.Logger, onReload func(string)) *tokenReloader {
+	r := &tokenReloader{path: cfg.TokenFile, fixed: cfg.FixedTokens, keys: keys, log: log, now: time.Now,
 		onReload: onReload, current: cfg.Tokens}
-	// LoadConfig read the file just now; a change from here on is a change.
+	// config.Load read the file just now; a change from here on is a change.
 	// (One made in between is picked up too: its tokens then differ.)
 	if st, err := os.Stat(r.path); err == nil {
 		r.modTime, r.size = st.ModTime(), st.Size()
@@ -83,7 +84,7 @@ func (r *tokenReloader) Refresh() {
 	st, err := os.Stat(r.path)
 	if err != nil {
 		if !r.missing {
-			r.revoke("BEARER_TOKEN_FILE cannot be read; its tokens are no longer accepted", "err", cfgPathErr(err))
+			r.revoke("BEARER_TOKEN_FILE cannot be read; its tokens are no longer accepted", "err", config.PathErr(err))
 		}
 		r.missing, r.modTime, r.size = true, time.Time{}, -1
 		return
@@ -95,10 +96,10 @@ func (r *tokenReloader) Refresh() {
 	r.modTime, r.size = st.ModTime(), st.Size()
 	b, err := os.ReadFile(r.path)
 	if err != nil {
-		r.revoke("BEARER_TOKEN_FILE changed but cannot be read; its tokens are no longer accepted", "err", cfgPathErr(err))
+		r.revoke("BEARER_TOKEN_FILE changed but cannot be read; its tokens are no longer accepted", "err", config.PathErr(err))
 		return
 	}
-	fromFile := parseTokenFile(string(b))
+	fromFile := config.ParseTokenFile(string(b))
 	if len(fromFile) == 0 {
 		r.revoke("BEARER_TOKEN_FILE holds no token; its tokens are no longer accepted")
 		return
@@ -106,7 +107,7 @@ func (r *tokenReloader) Refresh() {
 	tokens, problems := r.check(fromFile)
 	if len(problems) > 0 {
 		kept := stillListed(r.current, r.fixed, fromFile)
-		r.replace(kept)
+		r.accept(kept)
 		r.log.Warn("BEARER_TOKEN_FILE changed but cannot be used; no token added, the tokens it no longer lists are dropped",
 			"file", r.path, "problems", strings.Join(problems, "; "), "tokens", tokenNames(kept))
 		r.report(tokenFileRejected)
@@ -115,7 +116,7 @@ func (r *tokenReloader) Refresh() {
 	if slices.Equal(tokens, r.current) {
 		return
 	}
-	r.replace(tokens)
+	r.accept(tokens)
 	r.log.Info("BEARER_TOKEN_FILE reloaded", "file", r.path, "tokens", tokenNames(tokens))
 	r.report(tokenFileReloaded)
 }
@@ -123,12 +124,13 @@ func (r *tokenReloader) Refresh() {
 // revoke drops every token of the file (fail closed), keeping BEARER_TOKEN
 // and BEARER_TOKENS.
 func (r *tokenReloader) revoke(msg string, attrs ...any) {
-	r.replace(r.fixed)
+	r.accept(r.fixed)
 	r.log.Error(msg, append([]any{"file", r.path, "tokens", tokenNames(r.fixed)}, attrs...)...)
 	r.report(tokenFileRevoked)
 }
 
-func (r *tokenReloader) replace(tokens []auth.Token) {
+// accept makes tokens the accepted set, under r.mu.
+func (r *tokenReloader) accept(tokens []auth.Token) {
 	if !slices.Equal(tokens, r.current) {
 		r.keys.Set(tokens)
 		r.current = tokens
@@ -164,14 +166,14 @@ func (r *tokenReloader) check(fromFile []auth.Token) ([]auth.Token, []string) {
 	fail := func(setting, format string, a ...any) {
 		problems = append(problems, setting+": "+fmt.Sprintf(format, a...))
 	}
-	toks := make([]tokenSource, 0, len(r.fixed)+len(fromFile))
+	toks := make([]config.TokenSource, 0, len(r.fixed)+len(fromFile))
 	for _, t := range r.fixed {
-		toks = append(toks, tokenSource{"BEARER_TOKEN(S)", t})
+		toks = append(toks, config.TokenSource{Setting: "BEARER_TOKEN(S)", Token: t})
 	}
 	for _, t := range fromFile {
-		toks = append(toks, tokenSource{"BEARER_TOKEN_FILE", t})
+		toks = append(toks, config.TokenSource{Setting: "BEARER_TOKEN_FILE", Token: t})
 	}
-	return checkTokens(toks, fail), problems
+	return config.CheckTokens(toks, fail), problems
 }
 
 // tokenNames lists tokens as name#fingerprint, as the start-up line does.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p4scim/p4scim/config"
 	"github.com/p4scim/p4scim/scimhandlers/auth"
 )
 
@@ -118,7 +119,7 @@ func TestTokenReloader(t *testing.T) {
 			if err := os.WriteFile(path, []byte("okta-2025="+tokOld+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg := Config{TokenFile: path, fixedTokens: []auth.Token{{Name: "default", Secret: fixed}},
+			cfg := config.Config{TokenFile: path, FixedTokens: []auth.Token{{Name: "default", Secret: fixed}},
 				Tokens: []auth.Token{{Name: "default", Secret: fixed}, {Name: "okta-2025", Secret: tokOld}}}
 			var logs bytes.Buffer
 			keys := auth.NewKeyring(cfg.Tokens)

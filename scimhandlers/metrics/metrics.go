@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,8 +33,15 @@ type Metrics struct {
 	tokenFile    *prometheus.CounterVec
 }
 
+// Build identifies the running build, for p4scim_build_info.
+type Build struct {
+	Version  string // release version, or "dev"
+	Revision string // VCS commit ("" = unknown)
+	Date     string // build or commit time, RFC 3339 ("" = unknown)
+}
+
 // New creates the metrics and registers them on reg.
-func New(reg prometheus.Registerer, version string) *Metrics {
+func New(reg prometheus.Registerer, build Build) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "http_requests_total",
@@ -71,17 +79,16 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 		}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "build_info",
-			Help: "Always 1; the version label says which build runs.",
-		}, []string{"version"}),
+			Help: "Always 1; the labels say which build runs (as the Prometheus exporters' build_info).",
+		}, []string{"version", "revision", "build_date", "goversion"}),
 		tokenFile: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "token_file_reloads_total",
 			Help: "Changes of BEARER_TOKEN_FILE acted on, by outcome: reloaded, revoked (removed, unreadable or empty: its tokens refused), rejected (a token failed a check: none added, those no longer listed refused).",
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
-		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo)
-	reg.MustRegister(m.tokenFile)
-	m.buildInfo.WithLabelValues(version).Set(1)
+		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo, m.tokenFile)
+	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.Date, runtime.Version()).Set(1)
 	return m
 }
 

@@ -29,7 +29,7 @@ func TestResource(t *testing.T) {
 
 func TestMiddlewareRecordsStatus(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg, "test")
+	m := New(reg, Build{Version: "test"})
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/missing") {
 			w.WriteHeader(http.StatusNotFound)

@@ -15,7 +15,7 @@ import (
 // dashboard in configs/ name a metric this package does not export.
 func TestConfigsUseRealMetricNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg, "test")
+	m := New(reg, Build{Version: "test"})
 	// Labelled vectors appear in Gather only once used.
 	m.requests.WithLabelValues("Users", "GET", "200").Inc()
 	m.duration.WithLabelValues("Users", "GET").Observe(0.1)

@@ -1,8 +1,7 @@
-package main
+package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -69,18 +68,18 @@ func memFS(t *testing.T, files map[string]string) afero.Fs {
 
 func mustLoad(t *testing.T, args, env []string, fs afero.Fs) Config {
 	t.Helper()
-	cfg, err := LoadConfig(args, env, fs)
+	cfg, err := Load(args, env, fs)
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	return cfg
 }
 
 func problems(t *testing.T, err error) []string {
 	t.Helper()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("error %v (%T) is not a *ConfigError", err, err)
+		t.Fatalf("error %v (%T) is not a *Error", err, err)
 	}
 	return ce.Problems
 }
@@ -243,19 +242,19 @@ func TestSourcesFiles(t *testing.T) {
 func TestExampleFiles(t *testing.T) {
 	// .env.example documents every setting, with safe values: loading it
 	// as is must fail only for the placeholders an operator must replace.
-	b, err := os.ReadFile("../../.env.example")
+	b, err := os.ReadFile("../.env.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range configSettings() {
-		if !strings.Contains(string(b), s.name+"=") {
-			t.Errorf(".env.example does not mention %s", s.name)
+	for _, s := range Settings() {
+		if !strings.Contains(string(b), s.Name+"=") {
+			t.Errorf(".env.example does not mention %s", s.Name)
 		}
 	}
 	if _, err := godotenv.UnmarshalBytes(b); err != nil {
 		t.Fatalf(".env.example is not a valid dotenv file: %v", err)
 	}
-	_, err = LoadConfig([]string{"--env-file", "/x/.env"}, nil, memFS(t, map[string]string{"/x/.env": string(b)}))
+	_, err = Load([]string{"--env-file", "/x/.env"}, nil, memFS(t, map[string]string{"/x/.env": string(b)}))
 	for _, p := range problems(t, err) {
 		if !strings.HasPrefix(p, "BEARER_TOKEN: token \"default\" is a well-known example value") &&
 			!strings.HasPrefix(p, "P4PASSWD: missing") && !strings.HasPrefix(p, "P4_TRUST_FINGERPRINT: missing") {
@@ -264,7 +263,7 @@ func TestExampleFiles(t *testing.T) {
 	}
 
 	// The example config file uses only known keys and valid values.
-	y, err := os.ReadFile("../../configs/p4scim.example.yaml")
+	y, err := os.ReadFile("../configs/p4scim.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +331,7 @@ func TestWeakTokensRefused(t *testing.T) {
 		"dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdA==", // base64("testtest…")
 	} {
 		t.Run(tok, func(t *testing.T) {
-			_, err := LoadConfig(nil, with(validEnv(), "BEARER_TOKEN="+tok), memFS(t, nil))
+			_, err := Load(nil, with(validEnv(), "BEARER_TOKEN="+tok), memFS(t, nil))
 			ps := problems(t, err)
 			if len(ps) != 1 || !strings.HasPrefix(ps[0], `BEARER_TOKEN: token "default" `) || !strings.Contains(ps[0], "openssl rand") {
 				t.Fatalf("problems %q", ps)
@@ -461,7 +460,7 @@ func TestValidation(t *testing.T) {
 		{"missing config file", []string{"--config", "/none.yaml"}, nil, []string{"CONFIG_FILE: cannot read /none.yaml: file does not exist"}},
 		{"missing env file named explicitly", []string{"--env-file", "/none.env"}, nil, []string{"ENV_FILE: cannot read /none.env: file does not exist"}},
 		{"broken env file", []string{"--env-file", "/broken.env"}, nil, []string{"ENV_FILE: /broken.env is not a valid dotenv file"}},
-		{"unknown flag", []string{"--p4prot", "x"}, nil, []string{"command line: flag provided but not defined: -p4prot"}},
+		{"unknown flag", []string{"--p4prot", "x"}, nil, []string{"command line: unknown flag: --p4prot; did you mean --p4port?"}},
 		{"stray argument", []string{"extra"}, nil, []string{`command line: unexpected argument "extra"`}},
 		{"secret as a flag", []string{"--p4passwd", p4Secret}, nil, []string{"P4PASSWD: not accepted on the command line, where every user can read it (ps)"}},
 		{"everything wrong at once is reported at once", nil, []string{"P4PORT=", "LOG_LEVEL=loud", "DELETE_POLICY=x"}, []string{
@@ -470,7 +469,7 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(tt.args, with(validEnv(), tt.env...), memFS(t, files))
+			_, err := Load(tt.args, with(validEnv(), tt.env...), memFS(t, files))
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -500,7 +499,7 @@ func TestValidation(t *testing.T) {
 
 func TestSecretFlagMessage(t *testing.T) {
 	for _, name := range []string{"--p4passwd", "--bearer-token", "--bearer-tokens", "--oauth-clients"} {
-		_, err := LoadConfig([]string{name + "=" + tokOkta}, validEnv(), memFS(t, nil))
+		_, err := Load([]string{name + "=" + tokOkta}, validEnv(), memFS(t, nil))
 		if err == nil || !strings.Contains(err.Error(), "not accepted on the command line") || strings.Contains(err.Error(), tokOkta) {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -509,15 +508,15 @@ func TestSecretFlagMessage(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, arg := range []string{"-h", "--help"} {
-		if _, err := LoadConfig([]string{arg}, nil, memFS(t, nil)); !errors.Is(err, flag.ErrHelp) {
+		if _, err := Load([]string{arg}, nil, memFS(t, nil)); !errors.Is(err, ErrHelp) {
 			t.Errorf("%s: %v", arg, err)
 		}
 	}
 	var b strings.Builder
-	WriteConfigUsage(&b)
-	for _, s := range configSettings() {
-		if !strings.Contains(b.String(), s.name) {
-			t.Errorf("usage does not list %s", s.name)
+	WriteUsage(&b, "serve")
+	for _, s := range Settings() {
+		if !strings.Contains(b.String(), s.Name) {
+			t.Errorf("usage does not list %s", s.Name)
 		}
 	}
 	if !strings.Contains(b.String(), "--listen, --listen-address") || !strings.Contains(b.String(), "P4PASSWD (*)") {
@@ -540,7 +539,7 @@ func TestDevMode(t *testing.T) {
 		t.Fatalf("warnings %q", cfg.Warnings)
 	}
 	// A token given in dev mode is still checked.
-	_, err := LoadConfig([]string{"--dev"}, []string{"BEARER_TOKEN=changeme"}, memFS(t, nil))
+	_, err := Load([]string{"--dev"}, []string{"BEARER_TOKEN=changeme"}, memFS(t, nil))
 	if err == nil {
 		t.Fatal("weak token accepted in dev mode")
 	}
@@ -591,7 +590,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	)
 	cfg := mustLoad(t, nil, env, memFS(t, nil))
 	// A malformed entry: the whole secret is where the name would be.
-	bad, err := LoadConfig(nil, with(env, "BEARER_TOKENS="+tokOkta, "OAUTH_CLIENTS="+oauthSecr), memFS(t, nil))
+	bad, err := Load(nil, with(env, "BEARER_TOKENS="+tokOkta, "OAUTH_CLIENTS="+oauthSecr), memFS(t, nil))
 	if err == nil {
 		t.Fatal("malformed entries accepted")
 	}
@@ -629,7 +628,7 @@ func TestSecretsNeverShown(t *testing.T) {
 // error; that text may be a secret, so its message is not passed on.
 func TestDotenvParseErrorWithheld(t *testing.T) {
 	fs := memFS(t, map[string]string{".env": "P4PASSWD " + p4Secret + "\n"})
-	_, err := LoadConfig(nil, with(validEnv(), "P4PASSWD="), fs)
+	_, err := Load(nil, with(validEnv(), "P4PASSWD="), fs)
 	if err == nil || strings.Contains(err.Error(), p4Secret) || !strings.Contains(err.Error(), "ENV_FILE: .env is not a valid dotenv file") {
 		t.Fatalf("error: %v", err)
 	}
