@@ -100,8 +100,12 @@ type Config struct {
 	RateBurst          int
 	RateLimitPerClient rate.Limit // requests/s per client address; 0 = off
 	RateBurstPerClient int
-	MaxInFlight        int
-	MaxInFlightWait    time.Duration
+	MaxInFlight        int           // admission slots; default 2 × P4MaxConcurrent
+	MaxInFlightWait    time.Duration // longest queue wait
+	MaxQueued          int
+	AuthFailureLimit   float64 // failed authentications/s per address; 0 = off
+	AuthFailureBurst   int
+	ReadyInterval      time.Duration
 
 	// Bridge policy (passed through to bridge.Config)
 	KeyPrefix         string
@@ -204,12 +208,16 @@ func configSettings() []configSetting {
 		{name: "P4_MAX_CONCURRENT", group: "Helix Core", def: "8", help: "p4 commands run at once"},
 
 		{name: "MAX_BODY_BYTES", group: "Limits", def: "1MiB", help: "largest request body (bytes; KiB and MiB suffixes allowed)"},
-		{name: "RATE_LIMIT", group: "Limits", def: "50", help: "requests per second for all clients together; 0 = no limit"},
+		{name: "RATE_LIMIT", group: "Limits", def: "0", help: "optional hard cap: requests per second for all clients together; 0 = none (admission by capacity decides)"},
 		{name: "RATE_BURST", group: "Limits", help: "requests at once above RATE_LIMIT; default twice RATE_LIMIT"},
-		{name: "RATE_LIMIT_PER_CLIENT", group: "Limits", def: "25", help: "requests per second per client address (Entra's own figure); 0 = no limit"},
+		{name: "RATE_LIMIT_PER_CLIENT", group: "Limits", def: "0", help: "optional hard cap: requests per second per client address; 0 = none"},
 		{name: "RATE_BURST_PER_CLIENT", group: "Limits", help: "burst per client; default twice RATE_LIMIT_PER_CLIENT"},
-		{name: "MAX_IN_FLIGHT", group: "Limits", def: "32", help: "requests processed at once; more wait, then get 503"},
-		{name: "MAX_IN_FLIGHT_WAIT", group: "Limits", def: "5s", help: "how long a request waits for a slot before 503"},
+		{name: "MAX_IN_FLIGHT", group: "Limits", help: "authenticated requests processed at once; more queue, per token, served in turn; default twice P4_MAX_CONCURRENT"},
+		{name: "MAX_IN_FLIGHT_WAIT", group: "Limits", def: "20s", help: "longest wait in the queue; a request that would wait longer gets 429 with Retry-After"},
+		{name: "MAX_QUEUED", group: "Limits", def: "1000", help: "requests waiting in the queue, all tokens together; beyond it 429"},
+		{name: "AUTH_FAILURE_LIMIT", group: "Limits", def: "2", help: "failed authentications per second per client address; beyond it (and the burst) 429; 0 = no limit"},
+		{name: "AUTH_FAILURE_BURST", group: "Limits", def: "20", help: "failed authentications at once per client address"},
+		{name: "READY_INTERVAL", group: "Limits", def: "10s", help: "how often the daemon checks Helix Core and its login for /readyz (probes only read the result)"},
 
 		{name: "KEY_PREFIX", group: "Provisioning policy", def: "p4scim.", help: "prefix of the p4 keys holding what Helix Core has no field for"},
 		{name: "USERNAME_RULE", group: "Provisioning policy", def: "localpart", help: "SCIM userName -> Helix Core user: localpart | verbatim | replace"},
@@ -1027,7 +1035,19 @@ func (c *Config) parseLimits(p *configParser) {
 	c.RateBurst = cfgBurst(p, "RATE_BURST", c.RateLimit)
 	c.RateBurstPerClient = cfgBurst(p, "RATE_BURST_PER_CLIENT", c.RateLimitPerClient)
 	c.MaxInFlight = int(p.integer("MAX_IN_FLIGHT", 1, 100000))
+	if c.MaxInFlight == 0 {
+		// The p4 pool is the real resource; a request also spends time
+		// outside p4 (JSON, exec start), so twice the pool keeps it busy.
+		c.MaxInFlight = 2 * max(c.P4MaxConcurrent, 1)
+	}
 	c.MaxInFlightWait = p.duration("MAX_IN_FLIGHT_WAIT", 0)
+	if c.MaxInFlightWait >= 60*time.Second {
+		c.Warnings = append(c.Warnings, "MAX_IN_FLIGHT_WAIT is 60s or more: Okta and Entra time a request out at 60s and count it as a failure; keep it well under, e.g. 20s")
+	}
+	c.MaxQueued = int(p.integer("MAX_QUEUED", 1, 1000000))
+	c.AuthFailureLimit = p.number("AUTH_FAILURE_LIMIT", 1e6)
+	c.AuthFailureBurst = int(p.integer("AUTH_FAILURE_BURST", 1, 1e6))
+	c.ReadyInterval = p.duration("READY_INTERVAL", time.Second)
 	if c.RateLimit > 0 && c.RateLimitPerClient > c.RateLimit {
 		c.Warnings = append(c.Warnings, "RATE_LIMIT_PER_CLIENT is above RATE_LIMIT: the overall limit is reached first")
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
@@ -141,36 +142,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	defer a.close()
 
-	startCtx, cancel := context.WithTimeout(ctx, 2*a.p4.CommandTimeout)
-	info, err := a.connect(startCtx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	bcfg := s.BridgeConfig()
-	bcfg.P4User = a.p4.User
-	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
-	bcfg.Logger = log
-	bcfg.OnChange = func(resource, action string, n int) {
-		if n > 0 {
-			a.metrics.Provisioned(resource, action, n)
-		}
-	}
-	var helix bridge.Helix = a.client
-	if s.DryRun {
-		// Reads still reach Helix Core; writes are only logged.
-		log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
-		helix = p4.NewDryRun(a.client, log)
-	}
-	svc, err := bridge.New(helix, bcfg)
-	if err != nil {
-		return err
-	}
-
 	rateLimit := limit.Rate(limit.RateOptions{
 		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
 		ClientKey: limit.ClientIP(s.TrustedProxies), OnLimited: a.metrics.RateLimited,
 	})
+	failures := limit.NewFailures(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
 	var issued auth.Issued
 	var tokenEndpoint *auth.TokenEndpoint
 	if len(s.OAuthClients) > 0 {
@@ -182,20 +158,63 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if s.TokenFile != "" {
 		refreshTokens = newTokenReloader(s, keys, log).Refresh
 	}
-	handler, err := scimhandlers.New(svc, scimhandlers.Options{
-		Logger:    log,
-		TokenName: auth.TokenName,
-		Middleware: []func(http.Handler) http.Handler{
-			a.metrics.Middleware,
-			limit.InFlight(s.MaxInFlight, s.MaxInFlightWait),
-			rateLimit,
-			auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens}),
-			limit.MaxBody(s.MaxBodyBytes),
-		},
-	})
-	if err != nil {
-		return err
+	// Outermost first. A request that fails authentication costs a hash and
+	// spends only its address's failure budget; the body limit answers
+	// before a slot is taken; the optional hard caps refuse before
+	// queueing; then the request waits for a slot in its token's queue.
+	middleware := []func(http.Handler) http.Handler{
+		a.metrics.Middleware,
+		auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens,
+			LimitFailure: failures.Limit}),
+		limit.MaxBody(s.MaxBodyBytes),
+		rateLimit,
+		limit.Admission(limit.AdmissionOptions{
+			Slots: s.MaxInFlight, MaxWait: s.MaxInFlightWait, MaxQueue: s.MaxQueued,
+			Key:    func(r *http.Request) string { return auth.TokenName(r.Context()) },
+			OnWait: a.metrics.AdmissionWait, OnRefused: a.metrics.AdmissionRefused, OnQueue: a.metrics.AdmissionQueued,
+		}),
 	}
+
+	ready := newReadiness(a, log, s.ReadyInterval, a.metrics.Ready)
+	// The SCIM API needs the server's case handling, known once Helix Core
+	// answers; until then it answers 503 (readiness.notConnected).
+	var scim atomic.Pointer[http.Handler]
+	connected := func(info p4.Info) error {
+		bcfg := s.BridgeConfig()
+		bcfg.P4User = a.p4.User
+		bcfg.CaseSensitive = info.CaseHandling != "insensitive"
+		bcfg.Logger = log
+		bcfg.OnChange = func(resource, action string, n int) {
+			if n > 0 {
+				a.metrics.Provisioned(resource, action, n)
+			}
+		}
+		var helix bridge.Helix = a.client
+		if s.DryRun {
+			// Reads still reach Helix Core; writes are only logged.
+			log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
+			helix = p4.NewDryRun(a.client, log)
+		}
+		svc, err := bridge.New(helix, bcfg)
+		if err != nil {
+			return err
+		}
+		h, err := scimhandlers.New(svc, scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware})
+		if err != nil {
+			return err
+		}
+		scim.Store(&h)
+		log.Info("connected to Helix Core", "p4port", a.p4.Port, "p4user", a.p4.User,
+			"server", info.ServerVersion, "case", info.CaseHandling)
+		return nil
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := scim.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		ready.notConnected(w, r)
+	})
 	mux := http.NewServeMux()
 	mux.Handle(scimhandlers.BasePath+"/", handler)
 	mux.Handle(scimhandlers.BasePath, handler)
@@ -219,24 +238,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		defer msrv.Close()
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if _, err := a.client.TicketStatus(ctx); err != nil && a.p4.Password != "" {
-			// An expired ticket is renewed here rather than on the next
-			// provisioning request.
-			err = a.client.Login(ctx)
-			if err == nil {
-				_, err = a.client.TicketStatus(ctx)
-			}
-			if err != nil {
-				log.Warn("not ready", "err", err)
-				http.Error(w, "Helix Core unreachable or login failed\n", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.Handle("/readyz", ready)
+
+	// One attempt before listening, so that with Helix Core up the API
+	// serves from the first request; bounded, so that an unreachable one
+	// delays start-up little: /healthz answers and /readyz says why.
+	isConnected, err := ready.connect(ctx, min(2*a.p4.CommandTimeout, 10*time.Second), connected)
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Addr: s.ListenAddress, Handler: mux,
@@ -253,12 +263,12 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		scheme = "https"
 	}
 	log.Info("p4scim serving", "version", version, "address", ln.Addr().String(), "p4port", a.p4.Port,
-		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", tokenNames(s.Tokens))
+		"p4user", a.p4.User, "tokens", tokenNames(s.Tokens))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	if s.TLSCertFile != "" {
 		certs, err := newCertReloader(s.TLSCertFile, s.TLSKeyFile, log)
 		if err != nil {
@@ -267,6 +277,17 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 	}
+	readyCtx, stopReady := context.WithCancel(ctx)
+	readyDone := make(chan struct{})
+	defer func() { stopReady(); <-readyDone }() // before a.close removes the tickets
+	go func() {
+		defer close(readyDone)
+		// A failure to build the API once connected is a configuration
+		// error: fatal, as it was at start-up.
+		if err := ready.run(readyCtx, isConnected, connected); err != nil {
+			errc <- err
+		}
+	}()
 	go func() {
 		if s.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -276,6 +297,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}()
 	select {
 	case err := <-errc:
+		_ = srv.Close()
 		return err
 	case <-ctx.Done():
 	}

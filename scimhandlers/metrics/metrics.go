@@ -29,6 +29,12 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	rateLimited  prometheus.Counter
 	buildInfo    *prometheus.GaugeVec
+
+	admissionWait    prometheus.Histogram
+	admissionRefused *prometheus.CounterVec
+	admissionQueued  prometheus.Gauge
+	authLimited      prometheus.Counter
+	ready            prometheus.Gauge
 }
 
 // New creates the metrics and registers them on reg.
@@ -72,9 +78,31 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Namespace: namespace, Name: "build_info",
 			Help: "Always 1; the version label says which build runs.",
 		}, []string{"version"}),
+		admissionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "admission_wait_seconds",
+			Help:    "Time authenticated requests waited in the admission queue for a slot (0 when one was free).",
+			Buckets: []float64{.001, .005, .025, .1, .25, .5, 1, 2.5, 5, 10, 20, 30},
+		}),
+		admissionRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "admission_refused_total",
+			Help: "Authenticated requests answered 429 by the admission queue, by reason (queue_full, wait).",
+		}, []string{"reason"}),
+		admissionQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "admission_queued_requests",
+			Help: "Authenticated requests waiting in the admission queue.",
+		}),
+		authLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_failures_limited_total",
+			Help: "Failed authentications answered 429 because their address spent its failure budget.",
+		}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "ready",
+			Help: "1 when the last readiness probe of Helix Core succeeded (what /readyz answers), else 0.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
-		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo)
+		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo,
+		m.admissionWait, m.admissionRefused, m.admissionQueued, m.authLimited, m.ready)
 	m.buildInfo.WithLabelValues(version).Set(1)
 	return m
 }
@@ -129,8 +157,29 @@ func (m *Metrics) Provisioned(resource, action string, n int) {
 // AuthFailure counts a refused authentication.
 func (m *Metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
 
-// RateLimited counts a 429.
+// RateLimited counts a 429 of the optional rate caps.
 func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// AdmissionWait records how long an admitted request queued.
+func (m *Metrics) AdmissionWait(d time.Duration) { m.admissionWait.Observe(d.Seconds()) }
+
+// AdmissionRefused counts a 429 of the admission queue.
+func (m *Metrics) AdmissionRefused(reason string) { m.admissionRefused.WithLabelValues(reason).Inc() }
+
+// AdmissionQueued sets the number of requests waiting for a slot.
+func (m *Metrics) AdmissionQueued(n int) { m.admissionQueued.Set(float64(n)) }
+
+// AuthFailureLimited counts a failed authentication answered 429.
+func (m *Metrics) AuthFailureLimited() { m.authLimited.Inc() }
+
+// Ready records the outcome of a readiness probe.
+func (m *Metrics) Ready(ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.ready.Set(v)
+}
 
 type statusWriter struct {
 	http.ResponseWriter

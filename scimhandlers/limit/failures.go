@@ -1,0 +1,49 @@
+package limit
+
+import (
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Failures is a per-address budget of failed authentications: a token
+// bucket per client address (the same bounded table as Rate's), spent only
+// by requests that fail to authenticate. It is asked after the token check
+// fails (auth.Options.LimitFailure), never before: an IdP that shares its
+// egress address or reverse proxy with a flood of bad tokens still
+// authenticates, and the flood never reaches the admission queue that
+// authenticated clients share. A failed check costs a SHA-256 and no p4
+// command, so refusing it sooner would save nothing worth an IdP's access.
+type Failures struct {
+	lim       *limiter
+	clientKey func(*http.Request) string
+	onLimited func()
+}
+
+// NewFailures allows each client address perSecond failures on average and
+// burst at once; perSecond <= 0 turns the limit off (Limit never limits).
+// clientKey names the address (ClientIP); onLimited, if set, is called for
+// every request limited (a metric hook).
+func NewFailures(perSecond float64, burst int, clientKey func(*http.Request) string, onLimited func()) *Failures {
+	if clientKey == nil {
+		clientKey = ClientIP(nil)
+	}
+	return &Failures{
+		lim:       newLimiter(0, 0, rate.Limit(perSecond), burst, time.Now, defaultMaxClients),
+		clientKey: clientKey, onLimited: onLimited,
+	}
+}
+
+// Limit spends one failure of r's address and reports whether its budget
+// was already spent, with the Retry-After seconds until it has one again.
+func (f *Failures) Limit(r *http.Request) (retryAfterSeconds int, limited bool) {
+	wait, ok := f.lim.allow(f.clientKey(r))
+	if ok {
+		return 0, false
+	}
+	if f.onLimited != nil {
+		f.onLimited()
+	}
+	return retryAfter(wait), true
+}
