@@ -22,6 +22,7 @@ func TestConfigsUseRealMetricNames(t *testing.T) {
 	m.P4Command("user", "ok", time.Millisecond)
 	m.Provisioned("user", "created", 1)
 	m.AuthFailure("invalid")
+	m.AdmissionRefused("wait")
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
