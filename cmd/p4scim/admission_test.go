@@ -114,7 +114,7 @@ func TestServeFloodsStartNoP4(t *testing.T) {
 	// come from the requests.
 	d := startDaemon(t, "READY_INTERVAL=1h")
 	d.emu.Server.ResetInvocations()
-	wrong := parallel(200, 8, func(i int) int {
+	wrong := parallel(60, 8, func(i int) int {
 		token := "wrong-token-0123456789abcdefghijklmnopqrstuvwxyz"
 		if i%4 == 0 {
 			token = ""
@@ -132,7 +132,7 @@ func TestServeFloodsStartNoP4(t *testing.T) {
 	if n := len(d.emu.Server.Invocations()); n != 0 {
 		t.Fatalf("wrong tokens and probes started %d p4 commands, want 0: %v", n, d.emu.Server.Invocations())
 	}
-	if wrong[401]+wrong[429] != 200 || wrong[429] == 0 || wrong[401] < 20 {
+	if wrong[401]+wrong[429] != 60 || wrong[429] == 0 || wrong[401] < 20 {
 		t.Fatalf("wrong tokens: statuses %v, want 401 for the burst of 20, then 429", wrong)
 	}
 	if probes[200] != 300 {

@@ -228,6 +228,7 @@ func TestAdmissionMiddleware(t *testing.T) {
 func TestFailures(t *testing.T) {
 	limited := 0
 	f := NewFailures(1, 2, nil, func() { limited++ })
+	f.tarpit = 0 // TestFailuresTarpit holds answers
 	req := func(addr string) *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = addr
@@ -247,5 +248,35 @@ func TestFailures(t *testing.T) {
 	}
 	if _, got := NewFailures(0, 1, nil, nil).Limit(req("10.0.0.1:1")); got {
 		t.Fatal("AUTH_FAILURE_LIMIT=0 limited")
+	}
+}
+
+// TestFailuresTarpit: a limited answer is held until the address has
+// budget again (at most the tarpit), unless the client leaves, or as many
+// answers are held as the bound allows.
+func TestFailuresTarpit(t *testing.T) {
+	f := NewFailures(0.001, 1, nil, nil) // one failure, then a refill in 1000 s
+	f.tarpit = time.Hour                 // held until the client leaves
+	r := httptest.NewRequest("GET", "/", nil)
+	f.Limit(r) // the budget
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.Limit(r.WithContext(ctx)); close(done) }()
+	for len(f.held) != 1 {
+		runtime.Gosched()
+	}
+	select {
+	case <-done:
+		t.Fatal("a limited answer was not held")
+	default:
+	}
+	cancel()
+	<-done
+	// With the bound reached, the next is answered at once.
+	for range maxTarpitted {
+		f.held <- struct{}{}
+	}
+	if _, limited := f.Limit(r); !limited {
+		t.Fatal("not limited")
 	}
 }

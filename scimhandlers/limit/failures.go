@@ -15,11 +15,26 @@ import (
 // authenticates, and the flood never reaches the admission queue that
 // authenticated clients share. A failed check costs a SHA-256 and no p4
 // command, so refusing it sooner would save nothing worth an IdP's access.
+//
+// A limited failure is answered late: after the time until the address
+// has budget again, at most a second (a tarpit). A flood runs on a fixed
+// number of connections, so holding each answer turns thousands of
+// requests a second into a few per connection, and the CPU the IdP's
+// requests share stays theirs. At most maxTarpitted answers are held at
+// once, so that holding them costs bounded memory; beyond that they are
+// answered at once.
 type Failures struct {
 	lim       *limiter
 	clientKey func(*http.Request) string
 	onLimited func()
+	tarpit    time.Duration // longest hold of a limited answer
+	held      chan struct{} // the answers held now
 }
+
+const (
+	defaultTarpit = time.Second
+	maxTarpitted  = 1024
+)
 
 // NewFailures allows each client address perSecond failures on average and
 // burst at once; perSecond <= 0 turns the limit off (Limit never limits).
@@ -32,11 +47,13 @@ func NewFailures(perSecond float64, burst int, clientKey func(*http.Request) str
 	return &Failures{
 		lim:       newLimiter(0, 0, rate.Limit(perSecond), burst, time.Now, defaultMaxClients),
 		clientKey: clientKey, onLimited: onLimited,
+		tarpit: defaultTarpit, held: make(chan struct{}, maxTarpitted),
 	}
 }
 
 // Limit spends one failure of r's address and reports whether its budget
-// was already spent, with the Retry-After seconds until it has one again.
+// was already spent, with the Retry-After seconds until it has one again;
+// a limited answer is held first (the tarpit).
 func (f *Failures) Limit(r *http.Request) (retryAfterSeconds int, limited bool) {
 	wait, ok := f.lim.allow(f.clientKey(r))
 	if ok {
@@ -44,6 +61,19 @@ func (f *Failures) Limit(r *http.Request) (retryAfterSeconds int, limited bool) 
 	}
 	if f.onLimited != nil {
 		f.onLimited()
+	}
+	if hold := min(wait, f.tarpit); hold > 0 {
+		select {
+		case f.held <- struct{}{}:
+			t := time.NewTimer(hold)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+			<-f.held
+		default: // enough held already: answer at once
+		}
 	}
 	return retryAfter(wait), true
 }
