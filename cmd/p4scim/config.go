@@ -105,6 +105,8 @@ type Config struct {
 	MaxQueued          int
 	AuthFailureLimit   float64 // failed authentications/s per address; 0 = off
 	AuthFailureBurst   int
+	ProbeLimit         float64 // probe requests/s per address; 0 = off
+	ProbeBurst         int
 	ReadyInterval      time.Duration
 
 	// Bridge policy (passed through to bridge.Config)
@@ -217,6 +219,8 @@ func configSettings() []configSetting {
 		{name: "MAX_QUEUED", group: "Limits", def: "1000", help: "requests waiting in the queue, all tokens together; beyond it 429"},
 		{name: "AUTH_FAILURE_LIMIT", group: "Limits", def: "2", help: "failed authentications per second per client address; beyond it (and the burst) 429; 0 = no limit"},
 		{name: "AUTH_FAILURE_BURST", group: "Limits", def: "20", help: "failed authentications at once per client address"},
+		{name: "PROBE_LIMIT", group: "Limits", def: "10", help: "requests per second per client address to /healthz, /readyz and /metrics; beyond it (and the burst) 429; 0 = no limit"},
+		{name: "PROBE_BURST", group: "Limits", def: "50", help: "probe requests at once per client address"},
 		{name: "READY_INTERVAL", group: "Limits", def: "10s", help: "how often the daemon checks Helix Core and its login for /readyz (probes only read the result)"},
 
 		{name: "KEY_PREFIX", group: "Provisioning policy", def: "p4scim.", help: "prefix of the p4 keys holding what Helix Core has no field for"},
@@ -1047,6 +1051,8 @@ func (c *Config) parseLimits(p *configParser) {
 	c.MaxQueued = int(p.integer("MAX_QUEUED", 1, 1000000))
 	c.AuthFailureLimit = p.number("AUTH_FAILURE_LIMIT", 1e6)
 	c.AuthFailureBurst = int(p.integer("AUTH_FAILURE_BURST", 1, 1e6))
+	c.ProbeLimit = p.number("PROBE_LIMIT", 1e6)
+	c.ProbeBurst = int(p.integer("PROBE_BURST", 1, 1e6))
 	c.ReadyInterval = p.duration("READY_INTERVAL", time.Second)
 	if c.RateLimit > 0 && c.RateLimitPerClient > c.RateLimit {
 		c.Warnings = append(c.Warnings, "RATE_LIMIT_PER_CLIENT is above RATE_LIMIT: the overall limit is reached first")

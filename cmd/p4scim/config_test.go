@@ -100,6 +100,7 @@ func TestDefaults(t *testing.T) {
 		"MaxInFlight": cfg.MaxInFlight == 16, "MaxInFlightWait": cfg.MaxInFlightWait == 20*time.Second,
 		"MaxQueued": cfg.MaxQueued == 1000, "AuthFailureLimit": cfg.AuthFailureLimit == 2,
 		"AuthFailureBurst": cfg.AuthFailureBurst == 20, "ReadyInterval": cfg.ReadyInterval == 10*time.Second,
+		"ProbeLimit": cfg.ProbeLimit == 10, "ProbeBurst": cfg.ProbeBurst == 50,
 		"KeyPrefix": cfg.KeyPrefix == "p4scim.", "UsernameRule": cfg.UsernameRule == "localpart",
 		"GroupnameRule": cfg.GroupnameRule == "replace", "NewUserType": cfg.NewUserType == "standard",
 		"NewUserAuthMethod": cfg.NewUserAuthMethod == "", "PasswordSync": cfg.PasswordSync,

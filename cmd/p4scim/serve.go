@@ -146,7 +146,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
 		ClientKey: limit.ClientIP(s.TrustedProxies), OnLimited: a.metrics.RateLimited,
 	})
-	failures := limit.NewFailures(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
+	failures := limit.NewAddressBudget(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
+	// Probes have a budget of their own: a load balancer's checks never
+	// share one with an IdP's failures, and a flood of probes is slowed
+	// before it takes the CPU the IdPs' requests need.
+	probes := limit.NewAddressBudget(s.ProbeLimit, s.ProbeBurst, limit.ClientIP(s.TrustedProxies), a.metrics.ProbeLimited)
 	var issued auth.Issued
 	var tokenEndpoint *auth.TokenEndpoint
 	if len(s.OAuthClients) > 0 {
@@ -165,7 +169,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	middleware := []func(http.Handler) http.Handler{
 		a.metrics.Middleware,
 		auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens,
-			LimitFailure: failures.Limit}),
+			LimitFailure: failures.Spend}),
 		limit.MaxBody(s.MaxBodyBytes),
 		rateLimit,
 		limit.Admission(limit.AdmissionOptions{
@@ -224,6 +228,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		mux.Handle("/oauth/token", rateLimit(limit.MaxBody(64<<10)(tokenEndpoint)))
 	}
 	metricsHandler := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
+	metricsHandler = probes.Middleware(metricsHandler)
 	if s.MetricsAddress == "" {
 		mux.Handle("/metrics", metricsHandler)
 	} else {
@@ -237,8 +242,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}()
 		defer msrv.Close()
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	mux.Handle("/readyz", ready)
+	mux.Handle("/healthz", probes.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })))
+	mux.Handle("/readyz", probes.Middleware(ready))
 
 	// One attempt before listening, so that with Helix Core up the API
 	// serves from the first request; bounded, so that an unreachable one

@@ -222,13 +222,13 @@ func TestAdmissionMiddleware(t *testing.T) {
 	}
 }
 
-// TestFailures: each failed authentication spends its address's budget;
-// beyond it the answer is limited with a Retry-After, and other addresses
-// keep theirs.
-func TestFailures(t *testing.T) {
+// TestAddressBudget: each request (a failed authentication, a probe)
+// spends its address's budget; beyond it the answer is limited with a
+// Retry-After, and other addresses keep theirs.
+func TestAddressBudget(t *testing.T) {
 	limited := 0
-	f := NewFailures(1, 2, nil, func() { limited++ })
-	f.tarpit = 0 // TestFailuresTarpit holds answers
+	f := NewAddressBudget(1, 2, nil, func() { limited++ })
+	f.tarpit = 0 // TestAddressBudgetTarpit holds answers
 	req := func(addr string) *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = addr
@@ -238,7 +238,7 @@ func TestFailures(t *testing.T) {
 		addr    string
 		limited bool
 	}{{"10.0.0.1:1", false}, {"10.0.0.1:2", false}, {"10.0.0.1:3", true}, {"10.0.0.2:1", false}} {
-		s, got := f.Limit(req(tt.addr))
+		s, got := f.Spend(req(tt.addr))
 		if got != tt.limited || (got && s != 1) {
 			t.Fatalf("failure %d from %s: limited=%v retry=%d, want limited=%v retry=1", i, tt.addr, got, s, tt.limited)
 		}
@@ -246,22 +246,34 @@ func TestFailures(t *testing.T) {
 	if limited != 1 {
 		t.Fatalf("onLimited called %d times", limited)
 	}
-	if _, got := NewFailures(0, 1, nil, nil).Limit(req("10.0.0.1:1")); got {
+	if _, got := NewAddressBudget(0, 1, nil, nil).Spend(req("10.0.0.1:1")); got {
 		t.Fatal("AUTH_FAILURE_LIMIT=0 limited")
+	}
+	// As middleware: a SCIM 429 with Retry-After once spent.
+	h := NewAddressBudget(1, 1, nil, nil)
+	h.tarpit = 0
+	mw := h.Middleware(echo)
+	if c := get(mw, "10.0.0.3:1").Code; c != 200 {
+		t.Fatalf("within the budget: %d", c)
+	}
+	rec := get(mw, "10.0.0.3:1")
+	scimError(t, rec, 429)
+	if rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After %q", rec.Header().Get("Retry-After"))
 	}
 }
 
-// TestFailuresTarpit: a limited answer is held until the address has
+// TestAddressBudgetTarpit: a limited answer is held until the address has
 // budget again (at most the tarpit), unless the client leaves, or as many
 // answers are held as the bound allows.
-func TestFailuresTarpit(t *testing.T) {
-	f := NewFailures(0.001, 1, nil, nil) // one failure, then a refill in 1000 s
-	f.tarpit = time.Hour                 // held until the client leaves
+func TestAddressBudgetTarpit(t *testing.T) {
+	f := NewAddressBudget(0.001, 1, nil, nil) // one failure, then a refill in 1000 s
+	f.tarpit = time.Hour                      // held until the client leaves
 	r := httptest.NewRequest("GET", "/", nil)
-	f.Limit(r) // the budget
+	f.Spend(r) // the budget
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { f.Limit(r.WithContext(ctx)); close(done) }()
+	go func() { f.Spend(r.WithContext(ctx)); close(done) }()
 	for len(f.held) != 1 {
 		runtime.Gosched()
 	}
@@ -276,7 +288,7 @@ func TestFailuresTarpit(t *testing.T) {
 	for range maxTarpitted {
 		f.held <- struct{}{}
 	}
-	if _, limited := f.Limit(r); !limited {
+	if _, limited := f.Spend(r); !limited {
 		t.Fatal("not limited")
 	}
 }

@@ -1,12 +1,12 @@
 // Package limit holds the HTTP middleware that protects the bridge from
 // more than it should take: bodies too large (413); more work at once than
 // Helix Core should see, which queues per token and is refused (429) only
-// when the wait would be too long (Admission); failed authentications from
-// one address (Failures); and optional hard caps on the request rate
-// overall or per client (Rate, off by default). Each answers with a SCIM
-// error body, because IdPs parse every error response as one (RFC 7644
-// §3.12), and with an integer Retry-After where waiting helps, which Okta
-// and Entra honour.
+// when the wait would be too long (Admission); failed authentications and
+// probes from one address (AddressBudget); and optional hard caps on the
+// request rate overall or per client (Rate, off by default). Each answers
+// with a SCIM error body, because IdPs parse every error response as one
+// (RFC 7644 §3.12), and with an integer Retry-After where waiting helps,
+// which Okta and Entra honour.
 //
 // The SCIM library below has no limits of its own and turns a failed body
 // read into a 400 invalidSyntax, so these must run before it.

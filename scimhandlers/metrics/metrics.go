@@ -34,6 +34,7 @@ type Metrics struct {
 	admissionRefused *prometheus.CounterVec
 	admissionQueued  prometheus.Gauge
 	authLimited      prometheus.Counter
+	probeLimited     prometheus.Counter
 	ready            prometheus.Gauge
 }
 
@@ -95,6 +96,10 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Namespace: namespace, Name: "auth_failures_limited_total",
 			Help: "Failed authentications answered 429 because their address spent its failure budget.",
 		}),
+		probeLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "probes_limited_total",
+			Help: "Requests to /healthz, /readyz and /metrics answered 429 because their address spent its probe budget.",
+		}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "ready",
 			Help: "1 when the last readiness probe of Helix Core succeeded (what /readyz answers), else 0.",
@@ -102,7 +107,7 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
 		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo,
-		m.admissionWait, m.admissionRefused, m.admissionQueued, m.authLimited, m.ready)
+		m.admissionWait, m.admissionRefused, m.admissionQueued, m.authLimited, m.probeLimited, m.ready)
 	m.buildInfo.WithLabelValues(version).Set(1)
 	return m
 }
@@ -171,6 +176,9 @@ func (m *Metrics) AdmissionQueued(n int) { m.admissionQueued.Set(float64(n)) }
 
 // AuthFailureLimited counts a failed authentication answered 429.
 func (m *Metrics) AuthFailureLimited() { m.authLimited.Inc() }
+
+// ProbeLimited counts a probe answered 429.
+func (m *Metrics) ProbeLimited() { m.probeLimited.Inc() }
 
 // Ready records the outcome of a readiness probe.
 func (m *Metrics) Ready(ok bool) {
