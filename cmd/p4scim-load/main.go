@@ -93,6 +93,7 @@ type config struct {
 	maxInFlight                     int
 	burst, burstConcurrency         int
 	floodLookups, floodWorkers      int
+	floodRounds                     int
 	floodAddrs                      []string
 	floodRate                       float64
 	daemonEnv                       []string
@@ -134,8 +135,9 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 0, "p4scim's MAX_IN_FLIGHT (0 = its default)")
 	fs.IntVar(&c.burst, "burst", 200, "one client's burst of creates after the sync, all at -burst-concurrency (0 = skip)")
 	fs.IntVar(&c.burstConcurrency, "burst-concurrency", 32, "requests in flight in the burst")
-	fs.IntVar(&c.floodLookups, "flood-lookups", 200, "IdP look-ups (at -entra-rate) measured alone, under a wrong-token flood and under a /readyz flood (0 = skip)")
+	fs.IntVar(&c.floodLookups, "flood-lookups", 300, "IdP look-ups (at -entra-rate) measured alone, under a wrong-token flood and under a /readyz flood (0 = skip)")
 	floodAddrs := fs.String("flood-addresses", "127.0.0.2,127.0.0.3,127.0.0.4", "local source addresses of the floods, comma-separated (each one client to the daemon)")
+	fs.IntVar(&c.floodRounds, "flood-rounds", 5, "rounds the three flood conditions alternate in")
 	fs.IntVar(&c.floodWorkers, "flood-workers", 4, "concurrent flood requests per source address")
 	fs.Float64Var(&c.floodRate, "flood-rate", 0, "flood requests per second per source address (0 = as fast as the workers go)")
 	var env envList
@@ -171,8 +173,8 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return c, errors.New("-contention must not exceed -users")
 	case c.burst < 0 || c.burstConcurrency < 1:
 		return c, errors.New("-burst must not be negative and -burst-concurrency must be at least 1")
-	case c.floodLookups < 0 || c.floodWorkers < 1 || c.floodRate < 0:
-		return c, errors.New("-flood-lookups and -flood-rate must not be negative and -flood-workers must be at least 1")
+	case c.floodLookups < 0 || c.floodWorkers < 1 || c.floodRounds < 1 || c.floodRate < 0:
+		return c, errors.New("-flood-lookups and -flood-rate must not be negative, -flood-workers and -flood-rounds at least 1")
 	case c.floodLookups > 0 && len(c.floodAddrs) == 0:
 		return c, errors.New("-flood-lookups needs -flood-addresses")
 	}

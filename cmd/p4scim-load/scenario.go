@@ -394,36 +394,63 @@ func first(s []string, n int) []string { return s[:min(n, len(s))] }
 
 // floods measures an IdP's look-ups (paced at -entra-rate) alone, under a
 // flood of wrong-token requests and under a flood of /readyz probes, both
-// from the -flood-addresses; each flood phase notes its p50 against the
-// baseline's. The p4 invocations per request show whether the flood cost
-// any p4 command.
+// from the -flood-addresses, and notes each flood's p50 against the
+// look-ups' p50 alone. The three conditions alternate in -flood-rounds
+// short rounds, so that a change in the machine's other load during the
+// run weighs on all three alike. The p4 invocations per request show
+// whether a flood cost any p4 command.
 func (s *scenario) floods(ctx context.Context, n int, add func(*result)) {
 	cfg, l := s.cfg, s.l
 	saved := l.rate
 	l.rate = cfg.entraRate
 	defer func() { l.rate = saved }()
-	lookups := func(name string) *result {
-		return l.phase(ctx, name, n, cfg.concurrency, is2xx, func(ctx context.Context, i int) {
-			q := url.QueryEscape(fmt.Sprintf(`userName eq "%s"`, userName((i*7919)%cfg.users)))
-			l.do(ctx, "GET", "/Users?filter="+q, nil)
-		})
+	kinds := []string{"", "wrong-token", "readyz"}
+	rounds := make([][]*result, len(kinds))
+	floods := make([]*flood, len(kinds))
+	walls := make([]time.Duration, len(kinds))
+	per := max(1, n/cfg.floodRounds)
+	for round := 0; round < cfg.floodRounds; round++ {
+		for k, kind := range kinds {
+			var stop context.CancelFunc = func() {}
+			done := make(chan struct{})
+			start := time.Now()
+			if kind == "" {
+				close(done)
+			} else {
+				if floods[k] == nil {
+					floods[k] = newFlood(kind, cfg.floodAddrs, cfg.floodWorkers, cfg.floodRate)
+				}
+				var fctx context.Context
+				fctx, stop = context.WithCancel(ctx)
+				go func() { floods[k].run(fctx, l.daemons); close(done) }()
+			}
+			rounds[k] = append(rounds[k], l.phase(ctx, "flood", per, cfg.concurrency, is2xx, func(ctx context.Context, i int) {
+				u := (round*per + i) * 7919 % cfg.users
+				q := url.QueryEscape(fmt.Sprintf(`userName eq "%s"`, userName(u)))
+				l.do(ctx, "GET", "/Users?filter="+q, nil)
+			}))
+			stop()
+			<-done
+			walls[k] += time.Since(start)
+		}
 	}
-	base := lookups("flood: IdP look-ups, no flood")
-	baseP50 := median(base.lat)
-	add(base)
-	for _, kind := range []string{"wrong-token", "readyz"} {
-		f := newFlood(kind, cfg.floodAddrs, cfg.floodWorkers, cfg.floodRate)
-		fctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		start := time.Now()
-		go func() { f.run(fctx, l.daemons); close(done) }()
-		r := lookups("flood: IdP look-ups, " + kind + " flood")
-		stop()
-		<-done
-		r.notes = append(r.notes, f.summary(time.Since(start)))
-		if baseP50 > 0 {
-			r.notes = append(r.notes, fmt.Sprintf("IdP look-up p50 %s = %.2f× its p50 without the flood (%s)",
-				ms(median(r.lat)), float64(median(r.lat))/float64(baseP50), ms(baseP50)))
+	var baseP50 time.Duration
+	for k, kind := range kinds {
+		r := total(rounds[k])
+		r.name = "flood: IdP look-ups, no flood"
+		if kind != "" {
+			r.name = "flood: IdP look-ups, " + kind + " flood"
+		}
+		r.notes = append(r.notes, fmt.Sprintf("%d rounds of %d, alternating with the other conditions", cfg.floodRounds, per))
+		p50 := median(r.lat)
+		if kind == "" {
+			baseP50 = p50
+		} else {
+			r.notes = append(r.notes, floods[k].summary(walls[k]))
+			if baseP50 > 0 {
+				r.notes = append(r.notes, fmt.Sprintf("IdP look-up p50 %s = %.2f× its p50 without a flood (%s)",
+					ms(p50), float64(p50)/float64(baseP50), ms(baseP50)))
+			}
 		}
 		add(r)
 	}
