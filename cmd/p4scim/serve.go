@@ -224,8 +224,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	mux.Handle(scimhandlers.BasePath, handler)
 	if tokenEndpoint != nil {
 		// OAuth 2.0 client credentials (RFC 6749 §4.4): outside the bearer
-		// check, but behind the same rate and size limits.
-		mux.Handle("/oauth/token", rateLimit(limit.MaxBody(64<<10)(tokenEndpoint)))
+		// check, but behind the same rate and size limits, and a per-address
+		// budget of its own (an IdP asks for a token once per OAUTH_TOKEN_TTL;
+		// a guesser of client secrets is slowed like one of bearer tokens).
+		tokenBudget := limit.NewAddressBudget(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
+		mux.Handle("/oauth/token", tokenBudget.Middleware(rateLimit(limit.MaxBody(64<<10)(tokenEndpoint))))
 	}
 	metricsHandler := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 	metricsHandler = probes.Middleware(metricsHandler)
