@@ -78,7 +78,10 @@ func only2xx(counts map[int]int) bool {
 // refused. With the previous fixed rates (RATE_LIMIT=50,
 // RATE_LIMIT_PER_CLIENT=25) most of both got 429.
 func TestServeBurstsWithDefaults(t *testing.T) {
-	d := startDaemon(t)
+	// The shipped command timeout too: startDaemon's 5 s, which includes a
+	// command's wait for a p4 process, is short for a burst on a loaded
+	// machine under -race.
+	d := startDaemon(t, "P4_COMMAND_TIMEOUT=30s")
 	d.client.Timeout = 0 // the daemon's own bounds decide
 	counts := parallel(200, 32, func(i int) int {
 		s, _ := d.do(t, "POST", "/scim/v2/Users", testToken,

@@ -18,7 +18,8 @@ import (
 // whether the last check succeeded. /readyz reads it and starts no p4
 // command, so a flood of probes costs a load balancer's check nothing and
 // cannot take the p4 pool from the IdPs; the checks run here, one at a
-// time, at most once per interval.
+// time, at most once per interval, and not at all while the requests' own
+// p4 commands succeed.
 //
 // Until the first connection (trust, info, login) succeeds it retries with
 // a growing delay, so a daemon started before Helix Core (a host booting
@@ -89,6 +90,15 @@ func (r *readiness) run(ctx context.Context, isConnected bool, connected func(p4
 		}
 	}
 	for sleep(ctx, r.interval) {
+		// Under traffic the requests' own commands show that Helix Core
+		// answers and the login holds: no check needed, no p4 command spent.
+		if time.Since(time.Unix(0, r.a.lastOK.Load())) < r.interval {
+			if !r.ok.Load() {
+				r.log.Info("ready again: Helix Core answers")
+			}
+			r.set(true, "")
+			continue
+		}
 		r.check(ctx)
 	}
 	return nil

@@ -46,6 +46,9 @@ type app struct {
 	dev      *devHelix
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry
+	// lastOK is when a p4 command that needs the login last succeeded
+	// (UnixNano): proof enough of readiness that the check can skip.
+	lastOK atomic.Int64
 }
 
 // wire builds the p4 client (starting the emulator in dev mode).
@@ -66,7 +69,12 @@ func wire(cfg Config, log *slog.Logger) (*app, error) {
 		a.p4.TrustFingerprint, a.p4.TrustAny = "", false
 	}
 	pc := a.p4
-	pc.Observer = func(ev p4.CommandEvent) { a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration) }
+	pc.Observer = func(ev p4.CommandEvent) {
+		a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration)
+		if ev.Outcome == "ok" && ev.Command != "info" && ev.Command != "trust" { // those two need no login
+			a.lastOK.Store(time.Now().UnixNano())
+		}
+	}
 	client, err := p4.New(pc)
 	if err != nil {
 		a.close()
