@@ -94,8 +94,14 @@ type Config struct {
 	RateBurst          int
 	RateLimitPerClient rate.Limit // requests/s per client address; 0 = off
 	RateBurstPerClient int
-	MaxInFlight        int
-	MaxInFlightWait    time.Duration
+	MaxInFlight        int           // admission slots; default 2 × P4MaxConcurrent
+	MaxInFlightWait    time.Duration // longest queue wait
+	MaxQueued          int
+	AuthFailureLimit   float64 // failed authentications/s per address; 0 = off
+	AuthFailureBurst   int
+	ProbeLimit         float64 // probe requests/s per address; 0 = off
+	ProbeBurst         int
+	ReadyInterval      time.Duration
 
 	// Bridge policy (passed through to bridge.Config)
 	KeyPrefix         string

@@ -92,9 +92,14 @@ func TestDefaults(t *testing.T) {
 		"IdleTimeout": cfg.IdleTimeout == 120*time.Second, "ShutdownGrace": cfg.ShutdownGrace == 25*time.Second,
 		"P4Bin": cfg.P4Bin == "p4", "P4CommandTimeout": cfg.P4CommandTimeout == 30*time.Second,
 		"P4MaxConcurrent": cfg.P4MaxConcurrent == 8, "MaxBodyBytes": cfg.MaxBodyBytes == 1<<20,
-		"RateLimit": cfg.RateLimit == 50, "RateBurst": cfg.RateBurst == 100,
-		"RateLimitPerClient": cfg.RateLimitPerClient == 25, "RateBurstPerClient": cfg.RateBurstPerClient == 50,
-		"MaxInFlight": cfg.MaxInFlight == 32, "MaxInFlightWait": cfg.MaxInFlightWait == 5*time.Second,
+		// The rate caps are off: admission by capacity (2 × P4_MAX_CONCURRENT
+		// slots, a 20 s wait bound) serves bursts.
+		"RateLimit": cfg.RateLimit == 0, "RateBurst": cfg.RateBurst == 1,
+		"RateLimitPerClient": cfg.RateLimitPerClient == 0, "RateBurstPerClient": cfg.RateBurstPerClient == 1,
+		"MaxInFlight": cfg.MaxInFlight == 16, "MaxInFlightWait": cfg.MaxInFlightWait == 20*time.Second,
+		"MaxQueued": cfg.MaxQueued == 1000, "AuthFailureLimit": cfg.AuthFailureLimit == 2,
+		"AuthFailureBurst": cfg.AuthFailureBurst == 20, "ReadyInterval": cfg.ReadyInterval == 10*time.Second,
+		"ProbeLimit": cfg.ProbeLimit == 10, "ProbeBurst": cfg.ProbeBurst == 50,
 		"KeyPrefix": cfg.KeyPrefix == "p4scim.", "UsernameRule": cfg.UsernameRule == "localpart",
 		"GroupnameRule": cfg.GroupnameRule == "replace", "NewUserType": cfg.NewUserType == "standard",
 		"NewUserAuthMethod": cfg.NewUserAuthMethod == "", "PasswordSync": cfg.PasswordSync,

@@ -417,7 +417,21 @@ func (c *Config) parseLimits(p *configParser) {
 	c.RateBurst = cfgBurst(p, "RATE_BURST", c.RateLimit)
 	c.RateBurstPerClient = cfgBurst(p, "RATE_BURST_PER_CLIENT", c.RateLimitPerClient)
 	c.MaxInFlight = int(p.integer("MAX_IN_FLIGHT", 1, 100000))
+	if c.MaxInFlight == 0 {
+		// The p4 pool is the real resource; a request also spends time
+		// outside p4 (JSON, exec start), so twice the pool keeps it busy.
+		c.MaxInFlight = 2 * max(c.P4MaxConcurrent, 1)
+	}
 	c.MaxInFlightWait = p.duration("MAX_IN_FLIGHT_WAIT", 0)
+	if c.MaxInFlightWait >= 60*time.Second {
+		c.Warnings = append(c.Warnings, "MAX_IN_FLIGHT_WAIT is 60s or more: Okta and Entra time a request out at 60s and count it as a failure; keep it well under, e.g. 20s")
+	}
+	c.MaxQueued = int(p.integer("MAX_QUEUED", 1, 1000000))
+	c.AuthFailureLimit = p.number("AUTH_FAILURE_LIMIT", 1e6)
+	c.AuthFailureBurst = int(p.integer("AUTH_FAILURE_BURST", 1, 1e6))
+	c.ProbeLimit = p.number("PROBE_LIMIT", 1e6)
+	c.ProbeBurst = int(p.integer("PROBE_BURST", 1, 1e6))
+	c.ReadyInterval = p.duration("READY_INTERVAL", time.Second)
 	if c.RateLimit > 0 && c.RateLimitPerClient > c.RateLimit {
 		c.Warnings = append(c.Warnings, "RATE_LIMIT_PER_CLIENT is above RATE_LIMIT: the overall limit is reached first")
 	}

@@ -15,8 +15,17 @@
 //	go build -o /tmp/p4scim-load ./cmd/p4scim-load
 //	/tmp/p4scim-load -daemon /tmp/p4scim -users 1000 -groups 50 -members 2000
 //
-// Phases, in order: initial sync (users, groups, batched memberships),
-// filter look-ups, an incremental cycle (PUT, deactivation, membership
+// p4scim runs with its shipped defaults (admission by capacity, no rate
+// caps); -p4-concurrency, -max-in-flight and -daemon-env KEY=VALUE change
+// them, and the report names every change. Each phase counts its 429s, and
+// the run ends with the total.
+//
+// Phases, in order: initial sync (users), one client's burst of creates
+// (-burst at -burst-concurrency), groups and batched memberships, filter
+// look-ups, an IdP's look-ups paced at -entra-rate alone, under a flood of
+// wrong-token requests and under a flood of /readyz probes (from the
+// -flood-addresses, bound as local source addresses so that each is a
+// client of its own), an incremental cycle (PUT, deactivation, membership
 // changes), a contention burst (concurrent member adds and removes to one
 // group, spread over every daemon), an Entra-like mix at a fixed rate, and
 // an import paging through every user. It then checks Helix Core's state
@@ -30,9 +39,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,7 +91,25 @@ type config struct {
 	maxDuration                     time.Duration
 	p4Concurrency                   int
 	maxInFlight                     int
+	burst, burstConcurrency         int
+	floodLookups, floodWorkers      int
+	floodRounds                     int
+	floodAddrs                      []string
+	floodRate                       float64
+	daemonEnv                       []string
 	verbose                         bool
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func parseFlags(args []string, errOut io.Writer) (config, error) {
@@ -102,10 +132,25 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 0, "cap on requests per second in the other phases, 0 = unlimited")
 	fs.DurationVar(&c.maxDuration, "max-duration", 60*time.Minute, "stop issuing requests after this long")
 	fs.IntVar(&c.p4Concurrency, "p4-concurrency", 0, "p4scim's P4_MAX_CONCURRENT (0 = its default)")
-	fs.IntVar(&c.maxInFlight, "max-in-flight", 128, "p4scim's MAX_IN_FLIGHT")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", 0, "p4scim's MAX_IN_FLIGHT (0 = its default)")
+	fs.IntVar(&c.burst, "burst", 200, "one client's burst of creates after the sync, all at -burst-concurrency (0 = skip)")
+	fs.IntVar(&c.burstConcurrency, "burst-concurrency", 32, "requests in flight in the burst")
+	fs.IntVar(&c.floodLookups, "flood-lookups", 300, "IdP look-ups (at -entra-rate) measured alone, under a wrong-token flood and under a /readyz flood (0 = skip)")
+	floodAddrs := fs.String("flood-addresses", "127.0.0.2,127.0.0.3,127.0.0.4", "local source addresses of the floods, comma-separated (each one client to the daemon)")
+	fs.IntVar(&c.floodRounds, "flood-rounds", 5, "rounds the three flood conditions alternate in")
+	fs.IntVar(&c.floodWorkers, "flood-workers", 4, "concurrent flood requests per source address")
+	fs.Float64Var(&c.floodRate, "flood-rate", 0, "flood requests per second per source address (0 = as fast as the workers go)")
+	var env envList
+	fs.Var(&env, "daemon-env", "KEY=VALUE added to every p4scim's environment, repeatable (e.g. RATE_LIMIT=50); by default p4scim runs with its shipped defaults")
 	fs.BoolVar(&c.verbose, "v", false, "copy p4scim's warnings and errors to stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	c.daemonEnv = env
+	for _, a := range strings.Split(*floodAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.floodAddrs = append(c.floodAddrs, a)
+		}
 	}
 	switch {
 	case c.daemon == "":
@@ -126,6 +171,17 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return c, errors.New("-rate must not be negative and -entra-rate must be positive")
 	case c.contention > c.users:
 		return c, errors.New("-contention must not exceed -users")
+	case c.burst < 0 || c.burstConcurrency < 1:
+		return c, errors.New("-burst must not be negative and -burst-concurrency must be at least 1")
+	case c.floodLookups < 0 || c.floodWorkers < 1 || c.floodRounds < 1 || c.floodRate < 0:
+		return c, errors.New("-flood-lookups and -flood-rate must not be negative, -flood-workers and -flood-rounds at least 1")
+	case c.floodLookups > 0 && len(c.floodAddrs) == 0:
+		return c, errors.New("-flood-lookups needs -flood-addresses")
+	}
+	for _, a := range c.floodAddrs {
+		if net.ParseIP(a) == nil {
+			return c, fmt.Errorf("-flood-addresses: %q is not an IP address", a)
+		}
 	}
 	return c, nil
 }
@@ -189,9 +245,10 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 	l := &loader{daemons: daemons, emu: emulator{emu}, rate: cfg.rate, hc: &http.Client{
 		Timeout: 3 * time.Minute,
-		Transport: &http.Transport{MaxIdleConnsPerHost: cfg.contention + cfg.concurrency + 1,
+		Transport: &http.Transport{MaxIdleConnsPerHost: max(cfg.contention, cfg.burstConcurrency) + cfg.concurrency + 1,
 			DisableCompression: true},
 	}}
+	fmt.Fprintf(out, "p4scim-load: p4scim settings: %s\n", settingsNote(cfg))
 	fmt.Fprintf(out, "p4scim-load: daemon=%s p4=%s replicas=%d users=%d groups=%d members=%d updates=%d concurrency=%d member-batch=%d contention=%d entra-cycles=%d entra-rate=%g p4-latency=%s rate=%g\n",
 		cfg.daemon, p4bin, cfg.replicas, cfg.users, cfg.groups, cfg.members, cfg.updates, cfg.concurrency, cfg.batch,
 		cfg.contention, cfg.entraCycles, cfg.entraRate, cfg.p4Latency, cfg.rate)
@@ -205,7 +262,9 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		r.print(out)
 	})
-	total(results).print(out)
+	all := total(results)
+	all.print(out)
+	fmt.Fprintf(out, "answered 429: %d of %d requests (p4scim settings: %s)\n", all.statuses[http.StatusTooManyRequests], all.requests, settingsNote(cfg))
 
 	var failures []string
 	for i, d := range daemons {
@@ -239,4 +298,21 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return fmt.Errorf("%d problems, first: %s", len(failures), failures[0])
 	}
 	return nil
+}
+
+// settingsNote says which p4scim settings the run changed from the shipped
+// defaults.
+func settingsNote(cfg config) string {
+	var set []string
+	if cfg.p4Concurrency > 0 {
+		set = append(set, "P4_MAX_CONCURRENT="+strconv.Itoa(cfg.p4Concurrency))
+	}
+	if cfg.maxInFlight > 0 {
+		set = append(set, "MAX_IN_FLIGHT="+strconv.Itoa(cfg.maxInFlight))
+	}
+	set = append(set, cfg.daemonEnv...)
+	if len(set) == 0 {
+		return "the shipped defaults"
+	}
+	return "the shipped defaults but " + strings.Join(set, " ")
 }

@@ -229,7 +229,7 @@ func (r *result) print(w io.Writer) {
 
 // total folds phases into one result.
 func total(rs []*result) *result {
-	all := &result{name: "all phases", statuses: map[int]int{}}
+	all := &result{name: "all phases", ok: is2xx, statuses: map[int]int{}, ids: map[*daemon][]string{}}
 	for _, r := range rs {
 		all.requests += r.requests
 		all.errs += r.errs

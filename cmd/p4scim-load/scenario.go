@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/p4scim/p4scim/p4/p4emu"
 )
@@ -36,6 +38,7 @@ func newScenario(cfg config, l *loader) *scenario {
 
 func userName(i int) string  { return fmt.Sprintf("load.user%06d@example.com", i) }
 func entraName(j int) string { return fmt.Sprintf("entra.user%06d@example.com", j) }
+func burstName(i int) string { return fmt.Sprintf("burst.user%06d@example.com", i) }
 
 func patchOp(ops ...any) map[string]any {
 	return map[string]any{"schemas": []string{patchSchema}, "Operations": ops}
@@ -127,6 +130,20 @@ func (s *scenario) run(ctx context.Context, report func(*result)) []*result {
 			s.created(id, userName(i))
 		}
 	}))
+	if cfg.burst > 0 {
+		// One client's burst, as fast as it can at this concurrency: it must
+		// wait for capacity, not be refused.
+		add(l.phase(ctx, fmt.Sprintf("burst: %d POST /Users @%d", cfg.burst, cfg.burstConcurrency), cfg.burst, cfg.burstConcurrency, is2xx,
+			func(ctx context.Context, i int) {
+				body := oktaUser(i, fmt.Sprintf("Burst%d", i))
+				body["userName"], body["externalId"] = burstName(i), fmt.Sprintf("00uburst%08d", i)
+				body["emails"] = []any{map[string]any{"primary": true, "value": burstName(i), "type": "work"}}
+				status, resp := l.do(ctx, "POST", "/Users", body)
+				if id := decodeID(status, resp); id != "" {
+					s.created(id, burstName(i))
+				}
+			}))
+	}
 	s.groupIDs = make([]string, cfg.groups)
 	add(l.phase(ctx, "sync: POST /Groups", cfg.groups, cfg.concurrency, is2xx, func(ctx context.Context, i int) {
 		status, body := l.do(ctx, "POST", "/Groups", map[string]any{
@@ -188,6 +205,10 @@ func (s *scenario) run(ctx context.Context, report func(*result)) []*result {
 		q := url.QueryEscape(fmt.Sprintf(`externalId eq "00uload%08d"`, (i*7919)%cfg.users))
 		l.do(ctx, "GET", "/Users?filter="+q, nil)
 	}))
+
+	if n := cfg.floodLookups; n > 0 {
+		s.floods(ctx, n, add)
+	}
 
 	add(l.phase(ctx, "incr: PUT /Users", k, cfg.concurrency, is2xx, func(ctx context.Context, i int) {
 		body := oktaUser(i, fmt.Sprintf("Renamed%d", i)) // password sync on: Okta sends it again
@@ -370,3 +391,73 @@ func (s *scenario) verify(ctx context.Context, emu *p4emu.Server) []string {
 }
 
 func first(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// floods measures an IdP's look-ups (paced at -entra-rate) alone, under a
+// flood of wrong-token requests and under a flood of /readyz probes, both
+// from the -flood-addresses, and notes each flood's p50 against the
+// look-ups' p50 alone. The three conditions alternate in -flood-rounds
+// short rounds, so that a change in the machine's other load during the
+// run weighs on all three alike. The p4 invocations per request show
+// whether a flood cost any p4 command.
+func (s *scenario) floods(ctx context.Context, n int, add func(*result)) {
+	cfg, l := s.cfg, s.l
+	saved := l.rate
+	l.rate = cfg.entraRate
+	defer func() { l.rate = saved }()
+	kinds := []string{"", "wrong-token", "readyz"}
+	rounds := make([][]*result, len(kinds))
+	floods := make([]*flood, len(kinds))
+	walls := make([]time.Duration, len(kinds))
+	per := max(1, n/cfg.floodRounds)
+	for round := 0; round < cfg.floodRounds; round++ {
+		for k, kind := range kinds {
+			var stop context.CancelFunc = func() {}
+			done := make(chan struct{})
+			start := time.Now()
+			if kind == "" {
+				close(done)
+			} else {
+				if floods[k] == nil {
+					floods[k] = newFlood(kind, cfg.floodAddrs, cfg.floodWorkers, cfg.floodRate)
+				}
+				var fctx context.Context
+				fctx, stop = context.WithCancel(ctx)
+				go func() { floods[k].run(fctx, l.daemons); close(done) }()
+			}
+			rounds[k] = append(rounds[k], l.phase(ctx, "flood", per, cfg.concurrency, is2xx, func(ctx context.Context, i int) {
+				u := (round*per + i) * 7919 % cfg.users
+				q := url.QueryEscape(fmt.Sprintf(`userName eq "%s"`, userName(u)))
+				l.do(ctx, "GET", "/Users?filter="+q, nil)
+			}))
+			stop()
+			<-done
+			walls[k] += time.Since(start)
+		}
+	}
+	var baseP50 time.Duration
+	for k, kind := range kinds {
+		r := total(rounds[k])
+		r.name = "flood: IdP look-ups, no flood"
+		if kind != "" {
+			r.name = "flood: IdP look-ups, " + kind + " flood"
+		}
+		r.notes = append(r.notes, fmt.Sprintf("%d rounds of %d, alternating with the other conditions", cfg.floodRounds, per))
+		p50 := median(r.lat)
+		if kind == "" {
+			baseP50 = p50
+		} else {
+			r.notes = append(r.notes, floods[k].summary(walls[k]))
+			if baseP50 > 0 {
+				r.notes = append(r.notes, fmt.Sprintf("IdP look-up p50 %s = %.2f× its p50 without a flood (%s)",
+					ms(p50), float64(p50)/float64(baseP50), ms(baseP50)))
+			}
+		}
+		add(r)
+	}
+}
+
+func median(lat []time.Duration) time.Duration {
+	sorted := slices.Clone(lat)
+	slices.Sort(sorted)
+	return pct(sorted, 0.5)
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
@@ -47,6 +48,9 @@ type app struct {
 	dev      *devHelix
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry
+	// lastOK is when a p4 command that needs the login last succeeded
+	// (UnixNano): proof enough of readiness that the check can skip.
+	lastOK atomic.Int64
 }
 
 // wire builds the p4 client (starting the emulator in dev mode).
@@ -67,7 +71,12 @@ func wire(cfg config.Config, log *slog.Logger) (*app, error) {
 		a.p4.TrustFingerprint, a.p4.TrustAny = "", false
 	}
 	pc := a.p4
-	pc.Observer = func(ev p4.CommandEvent) { a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration) }
+	pc.Observer = func(ev p4.CommandEvent) {
+		a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration)
+		if ev.Outcome == "ok" && ev.Command != "info" && ev.Command != "trust" { // those two need no login
+			a.lastOK.Store(time.Now().UnixNano())
+		}
+	}
 	client, err := p4.New(pc)
 	if err != nil {
 		a.close()
@@ -157,36 +166,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	defer a.close()
 
-	startCtx, cancel := context.WithTimeout(ctx, 2*a.p4.CommandTimeout)
-	info, err := a.connect(startCtx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	bcfg := s.BridgeConfig()
-	bcfg.P4User = a.p4.User
-	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
-	bcfg.Logger = log
-	bcfg.OnChange = func(resource, action string, n int) {
-		if n > 0 {
-			a.metrics.Provisioned(resource, action, n)
-		}
-	}
-	var helix bridge.Helix = a.client
-	if s.DryRun {
-		// Reads still reach Helix Core; writes are only logged.
-		log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
-		helix = p4.NewDryRun(a.client, log)
-	}
-	svc, err := bridge.New(helix, bcfg)
-	if err != nil {
-		return err
-	}
-
 	rateLimit := limit.Rate(limit.RateOptions{
 		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
 		ClientKey: limit.ClientIP(s.TrustedProxies), OnLimited: a.metrics.RateLimited,
 	})
+	failures := limit.NewAddressBudget(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
+	// Probes have a budget of their own: a load balancer's checks never
+	// share one with an IdP's failures, and a flood of probes is slowed
+	// before it takes the CPU the IdPs' requests need.
+	probes := limit.NewAddressBudget(s.ProbeLimit, s.ProbeBurst, limit.ClientIP(s.TrustedProxies), a.metrics.ProbeLimited)
 	var issued auth.Issued
 	var tokenEndpoint *auth.TokenEndpoint
 	if len(s.OAuthClients) > 0 {
@@ -200,51 +188,89 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		tokenFile = newTokenReloader(s, keys, log, a.metrics.TokenFileReload)
 		refreshTokens = tokenFile.Refresh
 	}
-	handler, err := scimhandlers.New(svc, scimhandlers.Options{
-		Logger:    log,
-		TokenName: auth.TokenName,
-		Middleware: []func(http.Handler) http.Handler{
-			a.metrics.Middleware,
-			limit.InFlight(s.MaxInFlight, s.MaxInFlightWait),
-			rateLimit,
-			auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens}),
-			limit.MaxBody(s.MaxBodyBytes),
-		},
-	})
-	if err != nil {
-		return err
+	// Outermost first. A request that fails authentication costs a hash and
+	// spends only its address's failure budget; the body limit answers
+	// before a slot is taken; the optional hard caps refuse before
+	// queueing; then the request waits for a slot in its token's queue.
+	middleware := []func(http.Handler) http.Handler{
+		a.metrics.Middleware,
+		auth.NewWithKeyring(keys, auth.Options{OnFailure: a.metrics.AuthFailure, Issued: issued, Refresh: refreshTokens,
+			LimitFailure: failures.Spend}),
+		limit.MaxBody(s.MaxBodyBytes),
+		rateLimit,
+		limit.Admission(limit.AdmissionOptions{
+			Slots: s.MaxInFlight, MaxWait: s.MaxInFlightWait, MaxQueue: s.MaxQueued,
+			Key:    func(r *http.Request) string { return auth.TokenName(r.Context()) },
+			OnWait: a.metrics.AdmissionWait, OnRefused: a.metrics.AdmissionRefused, OnQueue: a.metrics.AdmissionQueued,
+		}),
 	}
+
+	ready := newReadiness(a, log, s.ReadyInterval, a.metrics.Ready)
+	// The SCIM API needs the server's case handling, known once Helix Core
+	// answers; until then it answers 503 (readiness.notConnected).
+	var scim atomic.Pointer[http.Handler]
+	connected := func(info p4.Info) error {
+		bcfg := s.BridgeConfig()
+		bcfg.P4User = a.p4.User
+		bcfg.CaseSensitive = info.CaseHandling != "insensitive"
+		bcfg.Logger = log
+		bcfg.OnChange = func(resource, action string, n int) {
+			if n > 0 {
+				a.metrics.Provisioned(resource, action, n)
+			}
+		}
+		var helix bridge.Helix = a.client
+		if s.DryRun {
+			// Reads still reach Helix Core; writes are only logged.
+			log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
+			helix = p4.NewDryRun(a.client, log)
+		}
+		svc, err := bridge.New(helix, bcfg)
+		if err != nil {
+			return err
+		}
+		h, err := scimhandlers.New(svc, scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware})
+		if err != nil {
+			return err
+		}
+		scim.Store(&h)
+		log.Info("connected to Helix Core", "p4port", a.p4.Port, "p4user", a.p4.User,
+			"server", info.ServerVersion, "case", info.CaseHandling)
+		return nil
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := scim.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		ready.notConnected(w, r)
+	})
 	mux := http.NewServeMux()
 	mux.Handle(scimhandlers.BasePath+"/", handler)
 	mux.Handle(scimhandlers.BasePath, handler)
 	if tokenEndpoint != nil {
 		// OAuth 2.0 client credentials (RFC 6749 §4.4): outside the bearer
-		// check, but behind the same rate and size limits.
-		mux.Handle("/oauth/token", rateLimit(limit.MaxBody(64<<10)(tokenEndpoint)))
+		// check, but behind the same rate and size limits, and a per-address
+		// budget of its own (an IdP asks for a token once per OAUTH_TOKEN_TTL;
+		// a guesser of client secrets is slowed like one of bearer tokens).
+		tokenBudget := limit.NewAddressBudget(s.AuthFailureLimit, s.AuthFailureBurst, limit.ClientIP(s.TrustedProxies), a.metrics.AuthFailureLimited)
+		mux.Handle("/oauth/token", tokenBudget.Middleware(rateLimit(limit.MaxBody(64<<10)(tokenEndpoint))))
 	}
 	metricsHandler := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
+	metricsHandler = probes.Middleware(metricsHandler)
 	if s.MetricsAddress == "" {
 		mux.Handle("/metrics", metricsHandler)
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if _, err := a.client.TicketStatus(ctx); err != nil && a.p4.Password != "" {
-			// An expired ticket is renewed here rather than on the next
-			// provisioning request.
-			err = a.client.Login(ctx)
-			if err == nil {
-				_, err = a.client.TicketStatus(ctx)
-			}
-			if err != nil {
-				log.Warn("not ready", "err", err)
-				http.Error(w, "Helix Core unreachable or login failed\n", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.Handle("/healthz", probes.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })))
+	mux.Handle("/readyz", probes.Middleware(ready))
+
+	// One attempt before listening, so that with Helix Core up the API
+	// serves from the first request; bounded, so that an unreachable one
+	// delays start-up little: /healthz answers and /readyz says why.
+	isConnected, err := ready.connect(ctx, min(2*a.p4.CommandTimeout, 10*time.Second), connected)
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Addr: s.ListenAddress, Handler: mux,
@@ -256,7 +282,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDRESS %s: %w", s.ListenAddress, err)
 	}
-	errc := make(chan error, 2)
+	// Senders: the listener, the metrics listener, the readiness loop.
+	errc := make(chan error, 3)
 	if s.MetricsAddress != "" {
 		// Fatal like LISTEN_ADDRESS: a daemon whose metrics nobody can
 		// scrape is one whose alerts never fire.
@@ -282,7 +309,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	build := buildVersion()
 	log.Info("p4scim serving", "version", build.Version, "commit", build.Revision, "built", build.Date,
 		"address", ln.Addr().String(), "metrics_address", s.MetricsAddress, "p4port", a.p4.Port,
-		"p4user", a.p4.User, "server", info.ServerVersion, "case", info.CaseHandling, "tokens", tokenNames(s.Tokens))
+		"p4user", a.p4.User, "tokens", tokenNames(s.Tokens))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
@@ -296,6 +323,17 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 	}
+	readyCtx, stopReady := context.WithCancel(ctx)
+	readyDone := make(chan struct{})
+	defer func() { stopReady(); <-readyDone }() // before a.close removes the tickets
+	go func() {
+		defer close(readyDone)
+		// A failure to build the API once connected is a configuration
+		// error: fatal, as it was at start-up.
+		if err := ready.run(readyCtx, isConnected, connected); err != nil {
+			errc <- err
+		}
+	}()
 	go func() {
 		if s.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -307,6 +345,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	for done := false; !done; {
 		select {
 		case err := <-errc:
+			_ = srv.Close()
 			return err
 		case <-hup:
 			reload.reload()

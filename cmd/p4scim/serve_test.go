@@ -52,8 +52,14 @@ func startDaemon(t *testing.T, extraEnv ...string) *daemon {
 // startDaemonWith is startDaemon with dotenv as the daemon's .env file.
 func startDaemonWith(t *testing.T, dotenv string, extraEnv ...string) *daemon {
 	t.Helper()
-	emu := p4emutest.Start(t, p4emu.Options{})
-	env := append(daemonEnv(emu), "LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken)
+	return startDaemonOn(t, p4emutest.Start(t, p4emu.Options{}), dotenv, extraEnv...)
+}
+
+// startDaemonOn is startDaemonWith against a given emulator, which may be
+// stopped (Helix Core down at start).
+func startDaemonOn(t *testing.T, emu *p4emutest.Env, dotenv string, extraEnv ...string) *daemon {
+	t.Helper()
+	env := append(daemonEnv(emu), "LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken, "READY_INTERVAL=1s")
 	env = append(env, extraEnv...)
 	envFile := filepath.Join(t.TempDir(), "daemon.env")
 	if err := os.WriteFile(envFile, []byte(dotenv), 0o600); err != nil {
@@ -191,17 +197,30 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 	if err := d.emu.Server.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := d.get(t, "/readyz"); code != 503 {
-		t.Fatalf("readyz with Helix Core down = %d, want 503", code)
-	}
+	// The daemon checks every READY_INTERVAL (1s here); probes read it.
+	d.waitReady(t, 503)
 	if code, _ := d.get(t, "/healthz"); code != 200 {
 		t.Fatalf("healthz with Helix Core down = %d, want 200 (alive)", code)
 	}
 	if err := d.emu.Server.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := d.get(t, "/readyz"); code != 200 {
-		t.Fatalf("readyz after recovery = %d", code)
+	d.waitReady(t, 200)
+}
+
+// waitReady polls /readyz until it answers status, for up to 15 s.
+func (d *daemon) waitReady(t *testing.T, status int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, _ := d.get(t, "/readyz")
+		if code == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz = %d after 15s, want %d", code, status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

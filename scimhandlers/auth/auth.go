@@ -22,6 +22,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -66,6 +67,13 @@ type Options struct {
 	// decides itself how often it looks, and calls Keyring.Set). It must be
 	// cheap and safe for concurrent use.
 	Refresh func()
+	// LimitFailure, if set, is asked on every refused request whether the
+	// client has failed too often (a per-address budget, limit.Failures):
+	// then the answer is a 429 with an integer Retry-After instead of the
+	// 401, so that a guesser is slowed. Only failures reach it, so a
+	// flood of bad tokens never spends what authenticated clients use. It
+	// must be cheap and safe for concurrent use.
+	LimitFailure func(r *http.Request) (retryAfter int, limited bool)
 }
 
 // maxTokenLen bounds the token the middleware is willing to hash. Far
@@ -144,9 +152,17 @@ func NewWithKeyring(keys *Keyring, opts Options) func(http.Handler) http.Handler
 	if realm == "" {
 		realm = "p4scim"
 	}
-	fail := func(w http.ResponseWriter, reason string, presented bool) {
+	fail := func(w http.ResponseWriter, r *http.Request, reason string, presented bool) {
 		if opts.OnFailure != nil {
 			opts.OnFailure(reason)
+		}
+		if opts.LimitFailure != nil {
+			if s, limited := opts.LimitFailure(r); limited {
+				w.Header().Set("Retry-After", strconv.Itoa(s))
+				writeError(w, http.StatusTooManyRequests,
+					"Too many failed authentications from this address; retry after "+strconv.Itoa(s)+" seconds.")
+				return
+			}
 		}
 		// RFC 6750 §3.1: no error code when the request carried no bearer
 		// token at all; invalid_token when one was presented.
@@ -161,7 +177,7 @@ func NewWithKeyring(keys *Keyring, opts Options) func(http.Handler) http.Handler
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, reason := bearer(r.Header.Values("Authorization"))
 			if reason != "" {
-				fail(w, reason, reason == ReasonMalformed)
+				fail(w, r, reason, reason == ReasonMalformed)
 				return
 			}
 			if opts.Refresh != nil {
@@ -172,7 +188,7 @@ func NewWithKeyring(keys *Keyring, opts Options) func(http.Handler) http.Handler
 				name, ok = opts.Issued.Lookup(token)
 			}
 			if !ok {
-				fail(w, ReasonInvalid, true)
+				fail(w, r, ReasonInvalid, true)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithTokenName(r.Context(), name)))

@@ -199,3 +199,44 @@ func TestMatchScansEveryCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitFailure: only failed authentications are put to the failure
+// limit; a limited one is a 429 with the Retry-After it gives, and a valid
+// token is served whatever the limit says.
+func TestLimitFailure(t *testing.T) {
+	asked := 0
+	mw := New([]Token{{Name: "okta", Secret: secretA}}, Options{
+		LimitFailure: func(*http.Request) (int, bool) { asked++; return 7, true },
+	})
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	tests := []struct {
+		name       string
+		header     string
+		status     int
+		retryAfter string
+		asked      int
+	}{
+		{"valid token, never asked", "Bearer " + secretA, 200, "", 0},
+		{"wrong token, limited", "Bearer wrong-0123456789abcdefghijklmnopqrstuvwxyz", 429, "7", 1},
+		{"no header, limited", "", 429, "7", 1},
+		{"malformed, limited", "Bearer a b", 429, "7", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			asked = 0
+			req := httptest.NewRequest("GET", "/scim/v2/Users", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status || rec.Header().Get("Retry-After") != tt.retryAfter || asked != tt.asked {
+				t.Fatalf("status %d Retry-After %q asked %d, want %d %q %d", rec.Code, rec.Header().Get("Retry-After"), asked,
+					tt.status, tt.retryAfter, tt.asked)
+			}
+			if tt.status == 429 && !strings.Contains(rec.Body.String(), `"status":"429"`) {
+				t.Fatalf("not a SCIM error: %s", rec.Body)
+			}
+		})
+	}
+}

@@ -1,9 +1,12 @@
 // Package limit holds the HTTP middleware that protects the bridge from
-// more than it should take: bodies too large (413), requests too frequent
-// overall or from one client (429), and more work at once than Helix Core
-// should see (503). Each answers with a SCIM error body, because IdPs parse
-// every error response as one (RFC 7644 §3.12), and with an integer
-// Retry-After where waiting helps, which Okta and Entra honour.
+// more than it should take: bodies too large (413); more work at once than
+// Helix Core should see, which queues per token and is refused (429) only
+// when the wait would be too long (Admission); failed authentications and
+// probes from one address (AddressBudget); and optional hard caps on the
+// request rate overall or per client (Rate, off by default). Each answers
+// with a SCIM error body, because IdPs parse every error response as one
+// (RFC 7644 §3.12), and with an integer Retry-After where waiting helps,
+// which Okta and Entra honour.
 //
 // The SCIM library below has no limits of its own and turns a failed body
 // read into a 400 invalidSyntax, so these must run before it.
@@ -67,47 +70,6 @@ func tooLarge(w http.ResponseWriter, n int64) {
 	w.Header().Set("Connection", "close")
 	WriteError(w, http.StatusRequestEntityTooLarge,
 		"The request body is larger than the limit of "+strconv.FormatInt(n, 10)+" bytes.")
-}
-
-// InFlight lets at most max requests run at once; a request that finds no
-// free slot within wait is answered 503 with a Retry-After. This keeps a
-// burst from an IdP's full sync from piling p4 processes on Helix Core and
-// turns overload into a signal IdPs retry on, instead of timeouts.
-// max <= 0 disables the limit.
-func InFlight(max int, wait time.Duration) func(http.Handler) http.Handler {
-	if max <= 0 {
-		return func(next http.Handler) http.Handler { return next }
-	}
-	sem := make(chan struct{}, max)
-	retry := retryAfter(wait)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case sem <- struct{}{}:
-			default:
-				timer := time.NewTimer(wait)
-				select {
-				case sem <- struct{}{}:
-					timer.Stop()
-				case <-timer.C:
-					unavailable(w, retry)
-					return
-				case <-r.Context().Done():
-					timer.Stop()
-					unavailable(w, retry) // the client left; the answer is for the log
-					return
-				}
-			}
-			defer func() { <-sem }()
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func unavailable(w http.ResponseWriter, retry int) {
-	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	WriteError(w, http.StatusServiceUnavailable,
-		"The server is busy; retry after "+strconv.Itoa(retry)+" seconds.")
 }
 
 // retryAfter turns a delay into Retry-After seconds: an integer (RFC 9110

@@ -277,61 +277,6 @@ func TestClientTableEviction(t *testing.T) {
 	}
 }
 
-func TestInFlight(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{}, 2)
-	h := InFlight(2, 20*time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started <- struct{}{}
-		<-release
-	}))
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)) }()
-	}
-	<-started
-	<-started
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	scimError(t, rec, 503)
-	if rec.Header().Get("Retry-After") != "1" {
-		t.Fatalf("Retry-After %q", rec.Header().Get("Retry-After"))
-	}
-
-	close(release)
-	wg.Wait()
-}
-
-func TestInFlightWaitsForSlot(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	h := InFlight(1, time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(started)
-			<-release
-		}
-	}))
-	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
-	<-started
-	done := make(chan int)
-	go func() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/fast", nil))
-		done <- rec.Code
-	}()
-	time.Sleep(10 * time.Millisecond)
-	close(release)
-	if c := <-done; c != 200 {
-		t.Fatalf("queued request: %d", c)
-	}
-}
-
-func TestInFlightDisabled(t *testing.T) {
-	if c := get(InFlight(0, 0)(echo), "1.2.3.4:5").Code; c != 200 {
-		t.Fatal(c)
-	}
-}
-
 func TestRetryAfter(t *testing.T) {
 	for _, tt := range []struct {
 		d    time.Duration

@@ -31,6 +31,13 @@ type Metrics struct {
 	rateLimited  prometheus.Counter
 	buildInfo    *prometheus.GaugeVec
 	tokenFile    *prometheus.CounterVec
+
+	admissionWait    prometheus.Histogram
+	admissionRefused *prometheus.CounterVec
+	admissionQueued  prometheus.Gauge
+	authLimited      prometheus.Counter
+	probeLimited     prometheus.Counter
+	ready            prometheus.Gauge
 }
 
 // Build identifies the running build, for p4scim_build_info.
@@ -85,9 +92,35 @@ func New(reg prometheus.Registerer, build Build) *Metrics {
 			Namespace: namespace, Name: "token_file_reloads_total",
 			Help: "Changes of BEARER_TOKEN_FILE acted on, by outcome: reloaded, revoked (removed, unreadable or empty: its tokens refused), rejected (a token failed a check: none added, those no longer listed refused).",
 		}, []string{"outcome"}),
+		admissionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "admission_wait_seconds",
+			Help:    "Time authenticated requests waited in the admission queue for a slot (0 when one was free).",
+			Buckets: []float64{.001, .005, .025, .1, .25, .5, 1, 2.5, 5, 10, 20, 30},
+		}),
+		admissionRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "admission_refused_total",
+			Help: "Authenticated requests answered 429 by the admission queue, by reason (queue_full, wait).",
+		}, []string{"reason"}),
+		admissionQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "admission_queued_requests",
+			Help: "Authenticated requests waiting in the admission queue.",
+		}),
+		authLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_failures_limited_total",
+			Help: "Failed authentications answered 429 because their address spent its failure budget.",
+		}),
+		probeLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "probes_limited_total",
+			Help: "Requests to /healthz, /readyz and /metrics answered 429 because their address spent its probe budget.",
+		}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "ready",
+			Help: "1 when the last readiness probe of Helix Core succeeded (what /readyz answers), else 0.",
+		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
-		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo, m.tokenFile)
+		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo, m.tokenFile,
+		m.admissionWait, m.admissionRefused, m.admissionQueued, m.authLimited, m.probeLimited, m.ready)
 	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.Date, runtime.Version()).Set(1)
 	return m
 }
@@ -145,8 +178,32 @@ func (m *Metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(re
 // TokenFileReload counts one change of BEARER_TOKEN_FILE acted on.
 func (m *Metrics) TokenFileReload(outcome string) { m.tokenFile.WithLabelValues(outcome).Inc() }
 
-// RateLimited counts a 429.
+// RateLimited counts a 429 of the optional rate caps.
 func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// AdmissionWait records how long an admitted request queued.
+func (m *Metrics) AdmissionWait(d time.Duration) { m.admissionWait.Observe(d.Seconds()) }
+
+// AdmissionRefused counts a 429 of the admission queue.
+func (m *Metrics) AdmissionRefused(reason string) { m.admissionRefused.WithLabelValues(reason).Inc() }
+
+// AdmissionQueued sets the number of requests waiting for a slot.
+func (m *Metrics) AdmissionQueued(n int) { m.admissionQueued.Set(float64(n)) }
+
+// AuthFailureLimited counts a failed authentication answered 429.
+func (m *Metrics) AuthFailureLimited() { m.authLimited.Inc() }
+
+// ProbeLimited counts a probe answered 429.
+func (m *Metrics) ProbeLimited() { m.probeLimited.Inc() }
+
+// Ready records the outcome of a readiness probe.
+func (m *Metrics) Ready(ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.ready.Set(v)
+}
 
 type statusWriter struct {
 	http.ResponseWriter

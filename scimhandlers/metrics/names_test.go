@@ -23,6 +23,7 @@ func TestConfigsUseRealMetricNames(t *testing.T) {
 	m.Provisioned("user", "created", 1)
 	m.AuthFailure("invalid")
 	m.TokenFileReload("revoked")
+	m.AdmissionRefused("wait")
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
