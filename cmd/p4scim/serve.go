@@ -14,8 +14,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
