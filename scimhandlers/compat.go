@@ -80,9 +80,23 @@ func (b *bufferedWriter) status() int {
 // the userName as a string value"). The pinned library refuses anything but
 // {"value": ...}, so the string is wrapped before it sees the body.
 func withManagerObject(next http.Handler) http.Handler {
+	return rewritingBody(next, func(r *http.Request) bool {
+		return strings.HasPrefix(strings.TrimPrefix(r.URL.Path, BasePath), "/Users") &&
+			(r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch)
+	}, func(r *http.Request, raw []byte) ([]byte, bool) {
+		if !bytes.Contains(raw, []byte("manager")) {
+			return nil, false
+		}
+		return wrapManager(raw, r.Method == http.MethodPatch)
+	})
+}
+
+// rewritingBody runs rewrite on the body of the requests applies selects,
+// and passes the rewritten body on when rewrite says it changed it (else
+// the body as read: the library reports what is malformed).
+func rewritingBody(next http.Handler, applies func(*http.Request) bool, rewrite func(*http.Request, []byte) ([]byte, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || !strings.HasPrefix(strings.TrimPrefix(r.URL.Path, BasePath), "/Users") ||
-			(r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) {
+		if r.Body == nil || !applies(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -91,10 +105,8 @@ func withManagerObject(next http.Handler) http.Handler {
 			WriteError(w, http.StatusBadRequest, "invalidSyntax", "The request body could not be read.")
 			return
 		}
-		if bytes.Contains(raw, []byte("manager")) {
-			if fixed, ok := wrapManager(raw, r.Method == http.MethodPatch); ok {
-				raw = fixed
-			}
+		if fixed, ok := rewrite(r, raw); ok {
+			raw = fixed
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
 		r.ContentLength = int64(len(raw))
@@ -343,25 +355,13 @@ var coreURNs = []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:
 // sub-attribute is added or replaced, and the extension's other attributes
 // are kept, as the RFC describes for a complex attribute.
 func withExtensionObjects(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPatch || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			WriteError(w, http.StatusBadRequest, "invalidSyntax", "The request body could not be read.")
-			return
-		}
-		if bytes.Contains(raw, []byte("urn:")) {
-			if fixed, ok := spreadURNObjects(raw); ok {
-				raw = fixed
+	return rewritingBody(next, func(r *http.Request) bool { return r.Method == http.MethodPatch },
+		func(_ *http.Request, raw []byte) ([]byte, bool) {
+			if !bytes.Contains(raw, []byte("urn:")) {
+				return nil, false
 			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		r.ContentLength = int64(len(raw))
-		next.ServeHTTP(w, r)
-	})
+			return spreadURNObjects(raw)
+		})
 }
 
 // spreadURNObjects rewrites the path-less operations of a PatchOp body;

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,19 +100,7 @@ func (f *flood) one(ctx context.Context, hc *http.Client, d *daemon) {
 func (f *flood) summary(wall time.Duration) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	codes := make([]int, 0, len(f.statuses))
-	for c := range f.statuses {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	var st []string
-	for _, c := range codes {
-		label := strconv.Itoa(c)
-		if c == 0 {
-			label = "neterr"
-		}
-		st = append(st, fmt.Sprintf("%s=%d", label, f.statuses[c]))
-	}
+	st := statusCounts(f.statuses)
 	perSec := 0.0
 	if wall > 0 {
 		perSec = float64(f.sent.Load()) / wall.Seconds()

@@ -194,19 +194,7 @@ func ms(d time.Duration) string {
 func (r *result) print(w io.Writer) {
 	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
 	sort.Slice(r.own, func(i, j int) bool { return r.own[i] < r.own[j] })
-	codes := make([]int, 0, len(r.statuses))
-	for c := range r.statuses {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	var st []string
-	for _, c := range codes {
-		label := strconv.Itoa(c)
-		if c == 0 {
-			label = "neterr"
-		}
-		st = append(st, fmt.Sprintf("%s=%d", label, r.statuses[c]))
-	}
+	st := statusCounts(r.statuses)
 	tput, perReq := 0.0, 0.0
 	if r.wall > 0 {
 		tput = float64(r.requests) / r.wall.Seconds()
@@ -244,4 +232,23 @@ func total(rs []*result) *result {
 		}
 	}
 	return all
+}
+
+// statusCounts renders a count per HTTP status, in status order, as
+// "201=10 429=2"; 0 is a network error.
+func statusCounts(statuses map[int]int) []string {
+	codes := make([]int, 0, len(statuses))
+	for c := range statuses {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	st := make([]string, 0, len(codes))
+	for _, c := range codes {
+		label := strconv.Itoa(c)
+		if c == 0 {
+			label = "neterr"
+		}
+		st = append(st, fmt.Sprintf("%s=%d", label, statuses[c]))
+	}
+	return st
 }
