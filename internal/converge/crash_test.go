@@ -9,10 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/p4scim/p4scim/internal/procgroup"
 	"github.com/p4scim/p4scim/internal/stacktest"
 	"github.com/p4scim/p4scim/p4/p4emu"
 	"github.com/p4scim/p4scim/p4/p4emu/p4emutest"
@@ -76,7 +76,7 @@ func (d *daemons) running(t testing.TB) *daemon {
 		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
 		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error"}
 	cmd.Env = append(cmd.Env, d.extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Isolate(cmd)
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
 	// Wait from returning.
 	stderr, err := os.Create(cmd.Dir + "/stderr")
@@ -127,7 +127,7 @@ func readFile(path string) string {
 // kill ends the process at once (SIGKILL: no shutdown, no lock release),
 // and returns once it is gone, so that it sends no further p4 command.
 func (dm *daemon) kill() {
-	_ = syscall.Kill(-dm.cmd.Process.Pid, syscall.SIGKILL)
+	_ = procgroup.Kill(dm.cmd)
 	<-dm.exited
 }
 
