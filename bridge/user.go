@@ -115,7 +115,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		// would leave a user the retry cannot link (DESIGN §10).
 		if saved, _ := s.helix.Users(ctx, name); len(saved) == 0 {
 			s.forgetUser(ctx, name, rec)
-			return User{}, helixError(err, "user "+name)
+			return User{}, s.createError(ctx, err, "user "+name)
 		}
 		s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the user spec; the user is created", "user", name, "err", err)
 	}
