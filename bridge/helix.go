@@ -34,6 +34,8 @@ type Helix interface {
 	Keys(ctx context.Context, pattern string, keep func(name string) bool) (map[string]string, error)
 	CompareAndSetKey(ctx context.Context, name, from, to string) error
 	IncrementKey(ctx context.Context, name string) (int64, error)
+
+	License(ctx context.Context) (p4.License, error)
 }
 
 // helixError turns a p4 error into an application error with a message an

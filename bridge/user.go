@@ -131,7 +131,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		// is not there; otherwise the retry finishes it (DESIGN §10).
 		if saved, cerr := s.helix.Users(ctx, name); cerr == nil && len(saved) == 0 {
 			s.forgetUser(ctx, name, rec)
-			return User{}, helixError(err, "user "+name)
+			return User{}, s.createError(ctx, err, "user "+name)
 		} else if cerr != nil {
 			return User{}, helixError(err, "user "+name)
 		}

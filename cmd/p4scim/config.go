@@ -93,6 +93,7 @@ type Config struct {
 	P4TrustAny         bool
 	P4CommandTimeout   time.Duration
 	P4MaxConcurrent    int
+	LicenseRefresh     time.Duration // LICENSE_REFRESH; 0 = no licence gauges
 
 	// Limits
 	MaxBodyBytes       int64
@@ -203,6 +204,7 @@ func configSettings() []configSetting {
 		{name: "P4_TRUST_ANY", group: "Helix Core", def: "false", boolean: true, help: "trust whatever certificate an ssl: server presents (no pinning)"},
 		{name: "P4_COMMAND_TIMEOUT", group: "Helix Core", def: "30s", help: "time limit of one p4 command"},
 		{name: "P4_MAX_CONCURRENT", group: "Helix Core", def: "8", help: "p4 commands run at once"},
+		{name: "LICENSE_REFRESH", group: "Helix Core", def: "10m", help: "how often the licence headroom gauges are read (p4 license -u); 0 = never"},
 
 		{name: "MAX_BODY_BYTES", group: "Limits", def: "1MiB", help: "largest request body (bytes; KiB and MiB suffixes allowed)"},
 		{name: "RATE_LIMIT", group: "Limits", def: "50", help: "requests per second for all clients together; 0 = no limit"},
@@ -973,6 +975,9 @@ func (c *Config) parseHelix(p *configParser) {
 	}
 	if c.P4Charset != "" && !regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`).MatchString(c.P4Charset) {
 		p.fail("P4CHARSET", "%q is not a P4CHARSET name; use e.g. utf8, auto or none", c.P4Charset)
+	}
+	if v := p.str("LICENSE_REFRESH"); v != "0" && v != "0s" {
+		c.LicenseRefresh = p.duration("LICENSE_REFRESH", time.Minute)
 	}
 	if c.P4Bin == "" {
 		p.fail("P4BIN", "empty; set it to the p4 executable, e.g. /usr/local/bin/p4")

@@ -166,6 +166,9 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	if s.LicenseRefresh > 0 {
+		go watchLicence(ctx, svc, metrics.NewLicence(a.registry), s.LicenseRefresh, log)
+	}
 
 	rateLimit := limit.Rate(limit.RateOptions{
 		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
@@ -367,7 +370,30 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 	}
 	_ = a.client.DeleteKey(ctx, key)
 	line(true, "keys writable", "")
-	return true, nil
+	return checkLicence(ctx, s, a, line), nil
+}
+
+// checkLicence prints the licence headroom; a full licence fails, since
+// no new user can then be provisioned.
+func checkLicence(ctx context.Context, s Config, a *app, line func(ok bool, what, detail string)) bool {
+	bcfg := s.BridgeConfig()
+	bcfg.P4User = a.p4.User
+	svc, err := bridge.New(a.client, bcfg)
+	if err != nil {
+		line(false, "licence headroom", err.Error())
+		return false
+	}
+	lic, err := svc.Licence(ctx)
+	if err != nil {
+		line(false, "licence headroom", fixFor(err))
+		return false
+	}
+	detail := lic.String()
+	if lic.Free() == 0 {
+		detail = "licence full, no user can be provisioned: " + detail
+	}
+	line(lic.Free() != 0, "licence headroom", detail)
+	return lic.Free() != 0
 }
 
 // trustFix is the operator's next step when p4 does not trust an ssl:

@@ -40,6 +40,7 @@ func (s *Server) handlers() map[string]handler {
 		"key":        {run: cmdKey},
 		"keys":       {run: cmdKeys},
 		"protects":   {run: cmdProtects},
+		"license":    {run: cmdLicense},
 	}
 }
 
@@ -226,6 +227,7 @@ var usages = map[string]string{
 	"keys":       "keys [ -e nameFilter -m max ]",
 	"renameuser": "renameuser [ -f ] --from=oldUser --to=newUser",
 	"protects":   "protects [ -a | -g group | -u user ] [ -h host ] [ -m ] [ file ... ]",
+	"license":    "license -o | -i | -u | -L",
 }
 
 // formatDate is the spec date format (§2.1).
