@@ -98,8 +98,12 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 }
 
 // saveUserRecord writes the record and the index keys it adds, in one
-// `key -m`, and removes (best effort) the index keys of old it no longer
-// implies. old is nil for a user the bridge never wrote.
+// `key -m`, after removing the index keys of old it no longer implies. old
+// is nil for a user the bridge never wrote. The removals come first so that
+// the record, written last, is the marker that they are done (lifecycle.go):
+// a retry after a failed removal still finds old's keys in the record and
+// removes them. Meanwhile a look-up by a removed value misses, as it will
+// once the write is done.
 func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
@@ -107,20 +111,17 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 	}
 	var added []string
 	for _, k := range s.userIndexKeys(rec) {
-		if old == nil || !stale[k] || old.Deleted {
+		if old == nil || !stale[k] || old.Deleted || old.Pending != "" {
 			added = append(added, k)
 		}
 		delete(stale, k)
 	}
-	if err := s.writeUserRecord(ctx, name, rec, added...); err != nil {
-		return err
-	}
 	for k := range stale {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", k, "user", name, "err", err)
+			return helixError(err, "user "+name)
 		}
 	}
-	return nil
+	return s.writeUserRecord(ctx, name, rec, added...)
 }
 
 func (s *Service) groupNameKey(displayName string) string {

@@ -283,21 +283,6 @@ func mutating(mutate func(doc map[string]any) error) func(cur map[string]any) (m
 	}
 }
 
-// moveIndex points an index key at name and removes the old entry, if any.
-// The old entry's removal is best effort: a stale index entry is checked
-// against the record before it is trusted.
-func (s *Service) moveIndex(ctx context.Context, newKey, oldKey, name string) error {
-	if err := helixError(s.helix.SetKey(ctx, newKey, name), name); err != nil {
-		return err
-	}
-	if oldKey != "" {
-		if err := s.helix.DeleteKey(ctx, oldKey); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", oldKey, "name", name, "err", err)
-		}
-	}
-	return nil
-}
-
 func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (User, error) {
 	if ValidateName(id) != nil {
 		return User{}, userNotFound(id)
