@@ -24,6 +24,9 @@
 //	<prefix>lock.<name>        cross-replica lock of a group: "1" free, else the holder (lock.go)
 //	<prefix>hidden.<name>      Helix user name of a user a deactivating DELETE hid (its
 //	                           record says so too; listings read these, not every record)
+//	<prefix>released.<name>    Helix user name of a user a deactivation deleted, under
+//	                           DEACTIVATE_POLICY=delete (release.go): listed from its record
+//	<prefix>lease.reclaim      the scheduled reclaim's lease: "<replica>/<expiry unix ms>"
 //
 // <name> is the Helix Core name when it holds only letters, digits, '.', '_'
 // and '-', else '=' followed by the hex-encoded name (keyPart in records.go).
