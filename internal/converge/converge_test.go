@@ -75,47 +75,55 @@ var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // and Owners, the bridge's keys. The crash kind is TestCrashAtEveryStep.
 func TestFaultAtEveryStep(t *testing.T) {
 	p4bin, _ := binaries(t)
+	cfg := bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow }}
 	cases := 0
 	for _, sc := range scenarios() {
-		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow }}})
-			c := inProcess{st}
-			if sc.setup != nil {
-				sc.setup(t, c)
-			}
-			emu := st.Emu.Server
-			before := emu.Snapshot()
-
-			before0 := len(emu.Invocations())
-			wantStatus, body := c.do(t, sc.op)
-			n := len(emu.Invocations()) - before0
-			if wantStatus >= 300 {
-				t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
-			}
-			want := capture(emu)
-			checkPromise(t, sc, want)
-
-			for k := 1; k <= n; k++ {
-				for _, kind := range []p4emu.FaultKind{p4emu.FaultNotRun, p4emu.FaultReplyLost} {
-					emu.Restore(before)
-					emu.FaultNth(p4emu.NthFault{N: k, Kind: kind})
-					status, body := send(t, c, sc.op)
-					if !emu.NthFired() {
-						t.Errorf("k=%d %s: the fault did not fire", k, kind)
-					}
-					if status != wantStatus {
-						t.Errorf("k=%d %s: final status %d, want %d: %v", k, kind, status, wantStatus, body)
-					}
-					if d := want.diff(capture(emu)); d != "" {
-						t.Errorf("k=%d %s: Helix Core differs from the fault-free run:\n%s", k, kind, d)
-					}
-					cases++
-				}
-			}
-			t.Logf("%d p4 commands fault-free; %d cases", n, 2*n)
-		})
+		cases += faultEveryStep(t, p4bin, cfg, sc)
 	}
 	t.Logf("%d (operation, position, kind) cases", cases)
+}
+
+// faultEveryStep runs one scenario of the enumeration on a fresh stack
+// with the bridge configured by cfg, and returns the number of cases run.
+func faultEveryStep(t *testing.T, p4bin string, cfg bridge.Config, sc scenario) (cases int) {
+	t.Run(sc.name, func(t *testing.T) {
+		st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: cfg})
+		c := inProcess{st}
+		if sc.setup != nil {
+			sc.setup(t, c)
+		}
+		emu := st.Emu.Server
+		before := emu.Snapshot()
+
+		before0 := len(emu.Invocations())
+		wantStatus, body := c.do(t, sc.op)
+		n := len(emu.Invocations()) - before0
+		if wantStatus >= 300 {
+			t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
+		}
+		want := capture(emu)
+		checkPromise(t, sc, want)
+
+		for k := 1; k <= n; k++ {
+			for _, kind := range []p4emu.FaultKind{p4emu.FaultNotRun, p4emu.FaultReplyLost} {
+				emu.Restore(before)
+				emu.FaultNth(p4emu.NthFault{N: k, Kind: kind})
+				status, body := send(t, c, sc.op)
+				if !emu.NthFired() {
+					t.Errorf("k=%d %s: the fault did not fire", k, kind)
+				}
+				if status != wantStatus {
+					t.Errorf("k=%d %s: final status %d, want %d: %v", k, kind, status, wantStatus, body)
+				}
+				if d := want.diff(capture(emu)); d != "" {
+					t.Errorf("k=%d %s: Helix Core differs from the fault-free run:\n%s", k, kind, d)
+				}
+				cases++
+			}
+		}
+		t.Logf("%d p4 commands fault-free; %d cases", n, 2*n)
+	})
+	return cases
 }
 
 // checkPromise checks the fault-free run itself against what the
@@ -123,6 +131,9 @@ func TestFaultAtEveryStep(t *testing.T) {
 // state, not merely a repeatable one.
 func checkPromise(t *testing.T, sc scenario, st helixState) {
 	t.Helper()
+	if sc.promise != nil {
+		sc.promise(t, st)
+	}
 	has := func(m map[string]string, k, sub string) {
 		t.Helper()
 		if !bytes.Contains([]byte(m[k]), []byte(sub)) {

@@ -48,6 +48,9 @@ type scenario struct {
 	name  string
 	setup func(t testing.TB, c client)
 	op    step
+	// promise, if set, checks the fault-free run's state against what
+	// the operation promises (else checkPromise's own list does).
+	promise func(t testing.TB, st helixState)
 }
 
 func user(userName string, extra ...any) map[string]any {
