@@ -16,7 +16,6 @@ import (
 // `p4scim reclaim` lists, and with apply deletes.
 type ReclaimEntry struct {
 	Name          string // Helix Core user
-	UserName      string // the IdP's userName
 	DeactivatedAt time.Time
 	// Frees is how many licences deleting the user frees: 1 for a
 	// standard user, 0 for the others (reference/p4-cli.md §5.4).
@@ -28,6 +27,22 @@ type ReclaimEntry struct {
 	// With apply: Released, or Err.
 	Released bool
 	Err      error
+}
+
+// Result names what became of the entry, for logs and metric labels:
+// deleted, opened_files, protected, failed, or due (a dry run).
+func (e ReclaimEntry) Result() string {
+	switch {
+	case e.Err != nil:
+		return "failed"
+	case e.Blocked == blockedOpenedFiles:
+		return "opened_files"
+	case e.Blocked == blockedProtected:
+		return "protected"
+	case e.Released:
+		return "deleted"
+	}
+	return "due"
 }
 
 // ReclaimReport is one pass of reclaim.
@@ -111,7 +126,7 @@ func (s *Service) Reclaim(ctx context.Context, apply bool) (ReclaimReport, error
 			report.Waiting++
 			continue
 		}
-		e := ReclaimEntry{Name: u.Name, UserName: str(rec.Doc, "userName"), DeactivatedAt: deactivatedAt(rec)}
+		e := ReclaimEntry{Name: u.Name, DeactivatedAt: deactivatedAt(rec)}
 		if holdsLicence(u) {
 			e.Frees = 1
 		}

@@ -113,6 +113,9 @@ type Config struct {
 	PasswordSync      bool
 	DeprovisionGroup  string
 	DeletePolicy      string        // delete | deactivate
+	DeactivatePolicy  string        // DEACTIVATE_POLICY: keep | delete
+	DeleteAfter       time.Duration // DEACTIVATE_DELETE_AFTER: grace period before a deactivated user is deleted
+	ReclaimInterval   time.Duration // RECLAIM_INTERVAL: the daemon's reclaim sweep (DEACTIVATE_POLICY=delete)
 	LockTTL           time.Duration // LOCK_TTL: a crashed replica's group lock is taken over after this
 	ProtectedUsers    []string
 
@@ -222,6 +225,9 @@ func configSettings() []configSetting {
 		{name: "PASSWORD_SYNC", group: "Provisioning policy", def: "true", boolean: true, help: "set SCIM passwords in Helix Core (p4 passwd)"},
 		{name: "DEPROVISION_GROUP", group: "Provisioning policy", help: "group deactivated users are moved into (deny it in protections); empty = none"},
 		{name: "DELETE_POLICY", group: "Provisioning policy", def: "delete", help: "what SCIM DELETE does: delete | deactivate"},
+		{name: "DEACTIVATE_POLICY", group: "Provisioning policy", def: "keep", help: "what active:false does beyond deactivating: keep | delete (the Helix Core user, after DEACTIVATE_DELETE_AFTER, freeing its licence)"},
+		{name: "DEACTIVATE_DELETE_AFTER", group: "Provisioning policy", def: "168h", help: "grace period between a deactivation and the deletion of the Helix Core user (delete policy, p4scim reclaim); 0s = at once"},
+		{name: "RECLAIM_INTERVAL", group: "Provisioning policy", def: "1h", help: "how often the daemon deletes deactivated users past their grace period (DEACTIVATE_POLICY=delete), one replica at a time"},
 		{name: "LOCK_TTL", group: "Provisioning policy", def: "30s", help: "a group lock a crashed replica left is taken over after this; must exceed the longest group write"},
 		{name: "PROTECTED_USERS", group: "Provisioning policy", help: "users never changed through SCIM, comma-separated (P4USER always is)"},
 
@@ -1066,6 +1072,9 @@ func (c *Config) parsePolicy(p *configParser) {
 		}
 	}
 	c.DeletePolicy = p.oneOf("DELETE_POLICY", "delete", "deactivate")
+	c.DeactivatePolicy = p.oneOf("DEACTIVATE_POLICY", "keep", "delete")
+	c.DeleteAfter = p.duration("DEACTIVATE_DELETE_AFTER", 0)
+	c.ReclaimInterval = p.duration("RECLAIM_INTERVAL", time.Minute)
 	c.LockTTL = p.duration("LOCK_TTL", 100*time.Millisecond)
 	for _, u := range cfgList(p.str("PROTECTED_USERS")) {
 		if why := helixNameProblem(u); why != "" {
@@ -1200,6 +1209,8 @@ func (c Config) BridgeConfig() bridge.Config {
 		DisablePasswordSync: !c.PasswordSync,
 		DenyGroup:           c.DeprovisionGroup,
 		Delete:              bridge.DeletePolicy(c.DeletePolicy),
+		Deactivate:          bridge.DeactivatePolicy(c.DeactivatePolicy),
+		DeleteAfter:         c.DeleteAfter,
 		LockTTL:             c.LockTTL,
 		Protected:           slices.Clone(c.ProtectedUsers),
 	}

@@ -4,6 +4,7 @@
 //
 //	p4scim serve [--dev] [flags]   run the daemon
 //	p4scim check [flags]           check configuration and Helix Core, one line per check
+//	p4scim reclaim [--apply]       list (delete) deactivated users past their grace period
 //	p4scim version                 print the version
 package main
 
@@ -34,6 +35,8 @@ const usage = `usage: p4scim <command> [flags]
 commands:
   serve      run the SCIM bridge (serve --dev runs it against an embedded Helix Core emulator)
   check      check the configuration and Helix Core: one pass/fail line each
+  reclaim    list deactivated users past their grace period and the licences deleting them frees;
+             --apply deletes them ('p4scim reclaim --help')
   version    print the version
   help       show this help
 
@@ -53,6 +56,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "check":
 		var ok bool
 		ok, err = check(ctx, args[1:], environ, stdout)
+		if err == nil && !ok {
+			return 1
+		}
+	case "reclaim":
+		var ok bool
+		ok, err = reclaim(ctx, args[1:], environ, stdout, stderr)
 		if err == nil && !ok {
 			return 1
 		}

@@ -166,8 +166,14 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	afterReclaim := func() {}
 	if s.LicenseRefresh > 0 {
-		go watchLicence(ctx, svc, metrics.NewLicence(a.registry), s.LicenseRefresh, log)
+		gauges := metrics.NewLicence(a.registry)
+		go watchLicence(ctx, svc, gauges, s.LicenseRefresh, log)
+		afterReclaim = func() { refreshLicence(ctx, svc, gauges, log) }
+	}
+	if s.DeactivatePolicy == string(bridge.DeactivateDelete) && !s.DryRun {
+		go sweepReclaim(ctx, svc, metrics.NewReclaim(a.registry), s.ReclaimInterval, afterReclaim, log)
 	}
 
 	rateLimit := limit.Rate(limit.RateOptions{

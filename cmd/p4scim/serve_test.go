@@ -42,7 +42,12 @@ type daemon struct {
 // have, and waits for its "p4scim serving" log line to learn the address.
 func startDaemon(t *testing.T, extraEnv ...string) *daemon {
 	t.Helper()
-	emu := p4emutest.Start(t, p4emu.Options{})
+	return startDaemonOn(t, p4emutest.Start(t, p4emu.Options{}), extraEnv...)
+}
+
+// startDaemonOn is startDaemon against a given emulator.
+func startDaemonOn(t *testing.T, emu *p4emutest.Env, extraEnv ...string) *daemon {
+	t.Helper()
 	env := append(os.Environ(),
 		"LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken,
 		"P4PORT="+emu.Port, "P4USER="+emu.User, "P4PASSWD="+emu.Password, "P4BIN="+emu.Bin,

@@ -17,6 +17,7 @@ func TestConfigsUseRealMetricNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, "test")
 	NewLicence(reg)
+	NewReclaim(reg)
 	// Labelled vectors appear in Gather only once used.
 	m.requests.WithLabelValues("Users", "GET", "200").Inc()
 	m.duration.WithLabelValues("Users", "GET").Observe(0.1)
