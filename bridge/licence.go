@@ -110,5 +110,5 @@ func (s *Service) createError(ctx context.Context, err error, what string) error
 	}
 	return &Error{Code: EQuota, Err: err, Message: fmt.Sprintf(
 		"Helix Core licence quota reached: no more users can be created. %d deactivated users still hold a licence; "+
-			"deleting them in Helix Core (p4 user -d -f NAME) frees their licences; p4scim check lists the figures.", len(inactive))}
+			"p4scim reclaim lists them and, with --apply, deletes them to free their licences (DEACTIVATE_POLICY=delete does it on deactivation).", len(inactive))}
 }

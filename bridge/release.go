@@ -98,13 +98,15 @@ func (s *Service) releaseDue(next *userRecord, in userIntent) bool {
 		s.cfg.Deactivate == DeactivateDelete && !s.cfg.Now().Before(deactivatedAt(next).Add(s.cfg.DeleteAfter))
 }
 
-// sameRecord compares two records but for Modified.
+// sameRecord compares two records but for Modified, and for V (set only
+// when a record is written).
 func sameRecord(a, b *userRecord) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	ca, cb := *a, *b
 	ca.Modified, cb.Modified = time.Time{}, time.Time{}
+	ca.V, cb.V = recordVersion, recordVersion
 	ja, erra := json.Marshal(ca)
 	jb, errb := json.Marshal(cb)
 	return erra == nil && errb == nil && string(ja) == string(jb)

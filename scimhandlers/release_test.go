@@ -263,3 +263,37 @@ func TestReclaimHonoursGrace(t *testing.T) {
 		t.Errorf("inactive users holding a licence at the end: %d, want 0", n)
 	}
 }
+
+// TestP4CommandsRelease pins the p4 commands of the operations
+// DEACTIVATE_POLICY=delete adds or changes (README cost table), for a
+// user in one group and no DEPROVISION_GROUP.
+func TestP4CommandsRelease(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{Bridge: bridge.Config{Deactivate: bridge.DeactivateDelete}})
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "ada@example.com", "externalId": "ext-ada"}).Must(t, 201)
+	st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Eng", "members": []any{member("ada")}}).Must(t, 201)
+	for _, c := range []struct {
+		name         string
+		method, path string
+		body         any
+		status, p4   int
+	}{
+		{"PATCH deactivate and delete", "PATCH", "/Users/ada", activePatch(false), 200, 11},
+		{"GET released", "GET", "/Users/ada", nil, 200, 2},
+		{"filter userName, released", "GET", "/Users?filter=" + url.QueryEscape(`userName eq "ada@example.com"`), nil, 200, 3},
+		{"filter externalId, released", "GET", "/Users?filter=" + url.QueryEscape(`externalId eq "ext-ada"`), nil, 200, 3},
+		{"PATCH deactivate again", "PATCH", "/Users/ada", activePatch(false), 200, 2},
+		{"list", "GET", "/Users", nil, 200, 4},
+		{"PATCH reactivate", "PATCH", "/Users/ada", activePatch(true), 200, 10},
+	} {
+		before := len(st.Emu.Server.Invocations())
+		st.Do(c.method, c.path, c.body).Must(t, c.status)
+		got := st.Emu.Server.Invocations()[before:]
+		if len(got) != c.p4 {
+			var cmds []string
+			for _, inv := range got {
+				cmds = append(cmds, inv.Command)
+			}
+			t.Errorf("%s: %d p4 commands (%v), want %d", c.name, len(got), cmds, c.p4)
+		}
+	}
+}
