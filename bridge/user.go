@@ -46,7 +46,8 @@ type userState struct {
 // pending claim and finishes it (201); a create of a user whose create
 // finished answers 409.
 //
-// p4 commands: index, users, record, user -i, passwd, record: 6.
+// p4 commands: index, users, record (a released user's), record, user -i,
+// passwd, record: 7.
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
@@ -213,7 +214,8 @@ func specFields(doc map[string]any) (email, fullName string, err error) {
 	return email, fullName, nil
 }
 
-// GetUser returns the user with this id. p4 commands: users, key: 2.
+// GetUser returns the user with this id. p4 commands: users, key: 2 (also
+// for a released user, and for an id that does not exist).
 func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 	st, err := s.readUser(ctx, id, false)
 	if err != nil {
@@ -577,7 +579,7 @@ func (s *Service) FindUserByExternalID(ctx context.Context, externalID string) (
 // FindUsersByEmail returns the users with this e-mail address. The index
 // covers what the bridge wrote to Helix Core's Email; a miss falls back to
 // listing, so unlinked users (and addresses an admin set) are found too.
-// p4 commands: 3 on an index hit, 4 on a miss (index, then a listing: users -a, keys, keys).
+// p4 commands: 3 on an index hit, 5 on a miss (index, then a listing: users -a, keys, keys, keys).
 func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, error) {
 	u, err := s.findUserByIndex(ctx, s.emailKey(email), func(u User) bool { return hasEmail(u.Doc, email) })
 	if err != nil || u != nil {
@@ -629,11 +631,12 @@ func (s *Service) findUserByIndex(ctx context.Context, key string, ok func(User)
 }
 
 // ListUsers returns every user the IdP may see, sorted by id: Helix Core
-// users except protected ones and users hidden by a deactivating DELETE.
+// users except protected ones and users hidden by a deactivating DELETE,
+// and the users a deactivation released (release.go).
 // The records are read only for the part of the listing asked for.
-// p4 commands: users -a and keys of the hidden users, then one keys for
-// the records of a page (or of all, for a filter): 3, whatever the
-// directory's size.
+// p4 commands: users -a, keys of the hidden and of the released users,
+// then one keys for the records of a page (or of all, for a filter): 4,
+// whatever the directory's size.
 func (s *Service) ListUsers(ctx context.Context) (Listing[User], error) {
 	specs, err := s.helix.Users(ctx)
 	if err != nil {

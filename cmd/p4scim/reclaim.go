@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/p4"
 	"github.com/p4scim/p4scim/scimhandlers/metrics"
 )
 
@@ -66,7 +67,11 @@ func reclaim(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 	bcfg.P4User = a.p4.User
 	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
 	bcfg.Logger = log
-	svc, err := bridge.New(a.client, bcfg)
+	var helix bridge.Helix = a.client
+	if s.DryRun {
+		helix = p4.NewDryRun(a.client, log) // --apply then logs the writes it would make
+	}
+	svc, err := bridge.New(helix, bcfg)
 	if err != nil {
 		return false, err
 	}
