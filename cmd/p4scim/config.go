@@ -1074,7 +1074,7 @@ func (c *Config) parsePolicy(p *configParser) {
 	c.DeletePolicy = p.oneOf("DELETE_POLICY", "delete", "deactivate")
 	c.DeactivatePolicy = p.oneOf("DEACTIVATE_POLICY", "keep", "delete")
 	c.DeleteAfter = p.duration("DEACTIVATE_DELETE_AFTER", 0)
-	c.ReclaimInterval = p.duration("RECLAIM_INTERVAL", time.Minute)
+	c.ReclaimInterval = p.duration("RECLAIM_INTERVAL", time.Second)
 	c.LockTTL = p.duration("LOCK_TTL", 100*time.Millisecond)
 	for _, u := range cfgList(p.str("PROTECTED_USERS")) {
 		if why := helixNameProblem(u); why != "" {

@@ -107,8 +107,9 @@ func writeReclaim(w io.Writer, r bridge.ReclaimReport) {
 }
 
 // sweepReclaim is the daemon's scheduled reclaim under
-// DEACTIVATE_POLICY=delete: a pass at once and then every `every`, until
-// ctx ends, each run by whichever replica holds the sweep lease
+// DEACTIVATE_POLICY=delete: a pass every `every` (the first one interval
+// after start, so that a process restarting in a loop does not sweep on
+// each start), until ctx ends, each run by whichever replica holds the sweep lease
 // (bridge.Service.Sweep). Passes are logged and counted; a failed one
 // never stops the daemon, and the next pass finishes what it left. After a
 // pass that deleted users, deleted runs (the licence gauges' refresh).
@@ -144,7 +145,6 @@ func sweepReclaim(ctx context.Context, svc *bridge.Service, m *metrics.Reclaim, 
 			deleted()
 		}
 	}
-	pass()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

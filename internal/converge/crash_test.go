@@ -37,6 +37,8 @@ type daemons struct {
 	cur    *daemon
 	hc     *http.Client
 	starts int
+	// extraEnv are settings added to every process's environment.
+	extraEnv []string
 }
 
 type daemon struct {
@@ -73,6 +75,7 @@ func (d *daemons) running(t testing.TB) *daemon {
 		"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "P4BIN=" + d.p4,
 		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
 		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error"}
+	cmd.Env = append(cmd.Env, d.extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
 	// Wait from returning.
@@ -169,59 +172,66 @@ func TestCrashAtEveryStep(t *testing.T) {
 	p4bin, p4scim := binaries(t)
 	cases := 0
 	for _, sc := range scenarios() {
-		t.Run(sc.name, func(t *testing.T) {
-			env := p4emutest.Start(t, p4emu.Options{})
-			d := &daemons{t: t, env: env, p4scim: p4scim, p4: p4bin, hc: &http.Client{Timeout: 30 * time.Second,
-				Transport: &http.Transport{DisableKeepAlives: true}}}
-			if sc.setup != nil {
-				sc.setup(t, d)
-			}
-			before := env.Server.Snapshot()
-			// The fault-free run, counted from the request on (the daemon
-			// is up and logged in before it).
-			d.running(t)
-			n0 := len(env.Server.Invocations())
-			wantStatus, body := d.do(t, sc.op)
-			n := len(env.Server.Invocations()) - n0
-			if wantStatus >= 300 {
-				t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
-			}
-			want := capture(env.Server)
-			for k := 1; k <= n; k++ {
-				// Restoring Helix Core ends the sessions made since the
-				// snapshot, the daemon's included: start a new daemon
-				// after it.
-				if d.cur != nil {
-					d.cur.kill()
-				}
-				env.Server.Restore(before)
-				dm := d.running(t)
-				env.Server.FaultNth(p4emu.NthFault{N: k, Kind: p4emu.FaultCrash, Crash: dm.kill})
-				status, body := send(t, d, sc.op)
-				if !env.Server.NthFired() {
-					t.Errorf("k=%d: the crash did not happen", k)
-				}
-				// A crash after a DELETE's last step, before its answer:
-				// nothing is left, and the retry's 404 says so (the
-				// answer the issue allows).
-				if status != wantStatus && !(sc.op.method == "DELETE" && status == 404 && wantStatus == 204) {
-					t.Errorf("k=%d crash: final status %d, want %d: %v", k, status, wantStatus, body)
-				}
-				diff := want.diff(capture(env.Server))
-				if strings.Contains(diff, ".lock.") {
-					// A lock the killed process held and the retry did
-					// not need: it is free once its TTL has passed, which
-					// is all a crash may cost.
-					time.Sleep(lockTTLDuration)
-					diff = want.diff(capture(env.Server))
-				}
-				if diff != "" {
-					t.Errorf("k=%d crash: Helix Core differs from the fault-free run:\n%s", k, diff)
-				}
-				cases++
-			}
-			t.Logf("%d p4 commands fault-free; %d crash cases; %d p4scim processes", n, n, d.starts)
-		})
+		cases += crashEveryStep(t, p4bin, p4scim, nil, sc)
 	}
 	t.Logf("%d (operation, position, crash) cases", cases)
+}
+
+// crashEveryStep runs one scenario of the crash enumeration with daemons
+// given extraEnv, and returns the number of cases run.
+func crashEveryStep(t *testing.T, p4bin, p4scim string, extraEnv []string, sc scenario) (cases int) {
+	t.Run(sc.name, func(t *testing.T) {
+		env := p4emutest.Start(t, p4emu.Options{})
+		d := &daemons{t: t, env: env, p4scim: p4scim, p4: p4bin, extraEnv: extraEnv, hc: &http.Client{Timeout: 30 * time.Second,
+			Transport: &http.Transport{DisableKeepAlives: true}}}
+		if sc.setup != nil {
+			sc.setup(t, d)
+		}
+		before := env.Server.Snapshot()
+		// The fault-free run, counted from the request on (the daemon
+		// is up and logged in before it).
+		d.running(t)
+		n0 := len(env.Server.Invocations())
+		wantStatus, body := d.do(t, sc.op)
+		n := len(env.Server.Invocations()) - n0
+		if wantStatus >= 300 {
+			t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
+		}
+		want := capture(env.Server)
+		for k := 1; k <= n; k++ {
+			// Restoring Helix Core ends the sessions made since the
+			// snapshot, the daemon's included: start a new daemon
+			// after it.
+			if d.cur != nil {
+				d.cur.kill()
+			}
+			env.Server.Restore(before)
+			dm := d.running(t)
+			env.Server.FaultNth(p4emu.NthFault{N: k, Kind: p4emu.FaultCrash, Crash: dm.kill})
+			status, body := send(t, d, sc.op)
+			if !env.Server.NthFired() {
+				t.Errorf("k=%d: the crash did not happen", k)
+			}
+			// A crash after a DELETE's last step, before its answer:
+			// nothing is left, and the retry's 404 says so (the
+			// answer the issue allows).
+			if status != wantStatus && !(sc.op.method == "DELETE" && status == 404 && wantStatus == 204) {
+				t.Errorf("k=%d crash: final status %d, want %d: %v", k, status, wantStatus, body)
+			}
+			diff := want.diff(capture(env.Server))
+			if strings.Contains(diff, ".lock.") {
+				// A lock the killed process held and the retry did
+				// not need: it is free once its TTL has passed, which
+				// is all a crash may cost.
+				time.Sleep(lockTTLDuration)
+				diff = want.diff(capture(env.Server))
+			}
+			if diff != "" {
+				t.Errorf("k=%d crash: Helix Core differs from the fault-free run:\n%s", k, diff)
+			}
+			cases++
+		}
+		t.Logf("%d p4 commands fault-free; %d crash cases; %d p4scim processes", n, n, d.starts)
+	})
+	return cases
 }

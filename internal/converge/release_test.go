@@ -26,6 +26,23 @@ func TestReleaseFaultAtEveryStep(t *testing.T) {
 	t.Logf("%d (operation, position, kind) cases", cases)
 }
 
+// TestReleaseCrashAtEveryStep is the crash kind of the release
+// enumeration: real `p4scim serve` processes with DEACTIVATE_POLICY=delete
+// and DEACTIVATE_DELETE_AFTER=0s, killed before each p4 command in turn
+// (RECLAIM_INTERVAL long enough that no sweep runs meanwhile).
+func TestReleaseCrashAtEveryStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a p4scim process per case")
+	}
+	p4bin, p4scim := binaries(t)
+	env := []string{"DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=24h"}
+	cases := 0
+	for _, sc := range releaseScenarios() {
+		cases += crashEveryStep(t, p4bin, p4scim, env, sc)
+	}
+	t.Logf("%d (operation, position, crash) cases", cases)
+}
+
 // ownerOfLeads makes name an owner of a group it is not a member of: a
 // release records ownership too, and a reactivation restores it.
 func ownerOfLeads(t testing.TB, c client, name string) {

@@ -212,7 +212,7 @@ func capture(s *p4emu.Server) helixState {
 }
 
 // normaliseRecord drops a record's timestamps, which a real daemon takes
-// from its clock.
+// from its clock (the deactivation's too: release_test.go).
 func normaliseRecord(v string) string {
 	var m map[string]any
 	if !strings.HasPrefix(v, "{") || json.Unmarshal([]byte(v), &m) != nil {
@@ -220,6 +220,7 @@ func normaliseRecord(v string) string {
 	}
 	delete(m, "created")
 	delete(m, "modified")
+	delete(m, "deactivatedAt")
 	b, _ := json.Marshal(m)
 	return string(b)
 }
