@@ -38,6 +38,12 @@
 // last wrote, so a GET shows the IdP's own text until an admin changes the
 // spec in Helix Core, and then shows the admin's value.
 //
+// Released users. Under DeactivateDelete a deactivated user's Helix Core
+// user is deleted once its grace period has passed, freeing its licence;
+// its record stays, and holds what a reactivation re-creates (release.go).
+// Reads fall back to the record when Helix Core has no such user, so the
+// IdP keeps seeing the user, inactive.
+//
 // Ordering. Creates write the record and index keys before the spec, so a
 // retry after any failure finds its own claim and finishes the job instead
 // of answering a different error (DESIGN §10).
