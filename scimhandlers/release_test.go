@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +297,48 @@ func TestP4CommandsRelease(t *testing.T) {
 			}
 			t.Errorf("%s: %d p4 commands (%v), want %d", c.name, len(got), cmds, c.p4)
 		}
+	}
+}
+
+// TestDeactivateDeleteOpenedFiles: a user with opened files is not
+// deleted; it stays deactivated and out of its groups, the refusal is
+// recorded, counted and listed by reclaim, and its reactivation puts it
+// back into its groups.
+func TestDeactivateDeleteOpenedFiles(t *testing.T) {
+	var blocked atomic.Int64 // OnChange runs on the server's goroutines
+	st := stacktest.Start(t, stacktest.Options{Bridge: bridge.Config{Deactivate: bridge.DeactivateDelete,
+		OnChange: func(resource, action string, n int) {
+			if resource == "user" && action == "release_blocked" {
+				blocked.Add(int64(n))
+			}
+		}}})
+	emu := st.Emu.Server
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "ada@example.com"}).Must(t, 201)
+	st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Eng", "members": []any{member("ada")}}).Must(t, 201)
+	if err := emu.SetOpenedFiles("ada", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Do("PATCH", "/Users/ada", activePatch(false)).Must(t, 200); got.JSON["active"] != false {
+		t.Fatalf("PATCH active=false: %v", got.JSON)
+	}
+	if _, ok := emu.User("ada"); !ok {
+		t.Fatal("a user with opened files was deleted")
+	}
+	if g, _ := emu.Group("Eng"); slices.Contains(g.Users, "ada") {
+		t.Errorf("ada still in Eng: %v", g.Users)
+	}
+	if n := blocked.Load(); n != 1 {
+		t.Errorf("release_blocked counted %d times, want 1", n)
+	}
+	r, err := st.Service.Reclaim(context.Background(), false)
+	if err != nil || len(r.Entries) != 1 || r.Entries[0].Blocked != "opened files" {
+		t.Fatalf("reclaim: %+v, %v", r, err)
+	}
+	st.Do("PATCH", "/Users/ada", activePatch(true)).Must(t, 200)
+	if g, _ := emu.Group("Eng"); !slices.Contains(g.Users, "ada") {
+		t.Errorf("ada not back in Eng: %v", g.Users)
+	}
+	if k, _ := emu.Key("p4scim.user.ada"); strings.Contains(k, "released") {
+		t.Errorf("record still marked released: %s", k)
 	}
 }
