@@ -60,7 +60,8 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 	delete(doc, "members")
 
 	var out Group
-	var final *groupRecord
+	var final *groupRecord // the record that ends the create, written after the lock's release
+	var added int
 	err = s.withCreateLock(ctx, name, func(ctx context.Context) error {
 		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 			return err
@@ -130,7 +131,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			}
 		}
 		out = s.toGroup(&groupState{spec: spec, rec: rec})
-		final = rec
+		final, added = rec, len(spec.Users)+len(spec.Subgroups)
 		return nil
 	}, func(ctx context.Context) error {
 		// The claim's mark cleared, last, after the lock's release: until
@@ -141,7 +142,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			return err
 		}
 		s.cfg.OnChange("group", "created", 1)
-		s.cfg.OnChange("member", "added", len(out.Doc["members"].([]any)))
+		s.cfg.OnChange("member", "added", added)
 		return nil
 	})
 	return out, err
@@ -523,7 +524,8 @@ func sameSet(a, b []string) bool {
 
 // DeleteGroup deletes the Helix Core group, then its name index, then its
 // record, which is the marker that clean-up is pending: a retry whose group
-// is gone but whose record remains finishes it (then 404).
+// is gone but whose record remains finishes the clean-up (204); once
+// nothing is left it answers 404.
 // p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
 func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {

@@ -278,8 +278,10 @@ func userNotFound(id string) error {
 // ReplaceUser applies a PUT: doc replaces what the IdP wrote before.
 // "active" keeps its value when the PUT leaves it out.
 //
-// p4 commands: user -o, key, then only what changed (user -i, key, passwd,
-// and logout/passwd for a deactivation).
+// p4 commands: user -o, key, then user -i if Helix Core's Email or
+// FullName differ, passwd if a password is synced, the record if it
+// changed; for an inactive user, on every write, passwd, logout and the
+// deny group (lifecycle.go).
 func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any) (User, error) {
 	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
 		next := cloneDoc(doc)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/internal/stacktest"
@@ -65,8 +64,6 @@ func binaries(t testing.TB) (p4, p4scim string) {
 	return p4, p4scim
 }
 
-var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
 // TestFaultAtEveryStep is the enumeration: for every lifecycle operation,
 // every position k of its p4 commands, and the two kinds of fault a
 // running process sees (the command not run; run with its answer lost),
@@ -75,55 +72,48 @@ var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // and Owners, the bridge's keys. The crash kind is TestCrashAtEveryStep.
 func TestFaultAtEveryStep(t *testing.T) {
 	p4bin, _ := binaries(t)
-	cfg := bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow }}
 	cases := 0
-	for _, sc := range scenarios() {
-		cases += faultEveryStep(t, p4bin, cfg, sc)
+	for _, sc := range append(scenarios(), releaseScenarios()...) {
+		t.Run(sc.name, func(t *testing.T) {
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy),
+				Deactivate: deactivatePolicy(sc)}})
+			c := inProcess{st}
+			if sc.setup != nil {
+				sc.setup(t, c)
+			}
+			emu := st.Emu.Server
+			before := emu.Snapshot()
+
+			before0 := len(emu.Invocations())
+			wantStatus, body := c.do(t, sc.op)
+			n := len(emu.Invocations()) - before0
+			if wantStatus >= 300 {
+				t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
+			}
+			want := capture(emu)
+			checkPromise(t, sc, want)
+
+			for k := 1; k <= n; k++ {
+				for _, kind := range []p4emu.FaultKind{p4emu.FaultNotRun, p4emu.FaultReplyLost} {
+					emu.Restore(before)
+					emu.FaultNth(p4emu.NthFault{N: k, Kind: kind})
+					status, body := send(t, c, sc.op)
+					if !emu.NthFired() {
+						t.Errorf("k=%d %s: the fault did not fire", k, kind)
+					}
+					if status != wantStatus {
+						t.Errorf("k=%d %s: final status %d, want %d: %v", k, kind, status, wantStatus, body)
+					}
+					if d := want.diff(capture(emu)); d != "" {
+						t.Errorf("k=%d %s: Helix Core differs from the fault-free run:\n%s", k, kind, d)
+					}
+					cases++
+				}
+			}
+			t.Logf("%d p4 commands fault-free; %d cases", n, 2*n)
+		})
 	}
 	t.Logf("%d (operation, position, kind) cases", cases)
-}
-
-// faultEveryStep runs one scenario of the enumeration on a fresh stack
-// with the bridge configured by cfg, and returns the number of cases run.
-func faultEveryStep(t *testing.T, p4bin string, cfg bridge.Config, sc scenario) (cases int) {
-	t.Run(sc.name, func(t *testing.T) {
-		st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: cfg})
-		c := inProcess{st}
-		if sc.setup != nil {
-			sc.setup(t, c)
-		}
-		emu := st.Emu.Server
-		before := emu.Snapshot()
-
-		before0 := len(emu.Invocations())
-		wantStatus, body := c.do(t, sc.op)
-		n := len(emu.Invocations()) - before0
-		if wantStatus >= 300 {
-			t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
-		}
-		want := capture(emu)
-		checkPromise(t, sc, want)
-
-		for k := 1; k <= n; k++ {
-			for _, kind := range []p4emu.FaultKind{p4emu.FaultNotRun, p4emu.FaultReplyLost} {
-				emu.Restore(before)
-				emu.FaultNth(p4emu.NthFault{N: k, Kind: kind})
-				status, body := send(t, c, sc.op)
-				if !emu.NthFired() {
-					t.Errorf("k=%d %s: the fault did not fire", k, kind)
-				}
-				if status != wantStatus {
-					t.Errorf("k=%d %s: final status %d, want %d: %v", k, kind, status, wantStatus, body)
-				}
-				if d := want.diff(capture(emu)); d != "" {
-					t.Errorf("k=%d %s: Helix Core differs from the fault-free run:\n%s", k, kind, d)
-				}
-				cases++
-			}
-		}
-		t.Logf("%d p4 commands fault-free; %d cases", n, 2*n)
-	})
-	return cases
 }
 
 // checkPromise checks the fault-free run itself against what the
@@ -154,6 +144,10 @@ func checkPromise(t *testing.T, sc scenario, st helixState) {
 		if bytes.Contains([]byte(st.Groups[denyGroup]), []byte("fay")) {
 			t.Errorf("fay still in the deny group: %s", st.Groups[denyGroup])
 		}
+	case "DELETE user, policy deactivate":
+		has(st.Users, "ola", "hasPassword=true passwordIs=[] sessions=0")
+		has(st.Groups, denyGroup, "ola")
+		has(st.Keys, keyPrefix+"hidden.ola", "ola")
 	case "DELETE user":
 		if _, ok := st.Users["gus"]; ok {
 			t.Error("gus not deleted")

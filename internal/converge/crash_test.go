@@ -19,10 +19,11 @@ import (
 )
 
 // lockTTL is the daemons' LOCK_TTL: a crash while holding a group lock
-// costs the retry at most this wait.
+// costs the retry at most this wait. It is short because only one process
+// runs at a time here: the only lock ever taken over is a dead one's.
 const (
-	lockTTL         = "500ms"
-	lockTTLDuration = 500 * time.Millisecond
+	lockTTL         = "200ms"
+	lockTTLDuration = 200 * time.Millisecond
 )
 
 // daemons runs real `p4scim serve` processes against one emulator, one
@@ -30,15 +31,14 @@ const (
 // replica id, so it cannot take back the dead one's locks and must wait for
 // their TTL), as a supervisor would.
 type daemons struct {
-	t      testing.TB
-	env    *p4emutest.Env
-	p4scim string
-	p4     string
-	cur    *daemon
-	hc     *http.Client
-	starts int
-	// extraEnv are settings added to every process's environment.
-	extraEnv []string
+	t        testing.TB
+	extraEnv []string // extra environment of every process
+	env      *p4emutest.Env
+	p4scim   string
+	p4       string
+	cur      *daemon
+	hc       *http.Client
+	starts   int
 }
 
 type daemon struct {
@@ -112,6 +112,18 @@ func (d *daemons) running(t testing.TB) *daemon {
 	}
 }
 
+func policyEnv(sc scenario) []string {
+	var env []string
+	if sc.deletePolicy != "" {
+		env = append(env, "DELETE_POLICY="+sc.deletePolicy)
+	}
+	if sc.deactivateDelete {
+		// No sweep runs during the test: the deletion is the request's.
+		env = append(env, "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=24h")
+	}
+	return env
+}
+
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
@@ -171,67 +183,56 @@ func TestCrashAtEveryStep(t *testing.T) {
 	}
 	p4bin, p4scim := binaries(t)
 	cases := 0
-	for _, sc := range scenarios() {
-		cases += crashEveryStep(t, p4bin, p4scim, nil, sc)
+	for _, sc := range append(scenarios(), releaseScenarios()...) {
+		t.Run(sc.name, func(t *testing.T) {
+			env := p4emutest.Start(t, p4emu.Options{})
+			d := &daemons{t: t, env: env, extraEnv: policyEnv(sc), p4scim: p4scim, p4: p4bin, hc: &http.Client{Timeout: 30 * time.Second,
+				Transport: &http.Transport{DisableKeepAlives: true}}}
+			if sc.setup != nil {
+				sc.setup(t, d)
+			}
+			before := env.Server.Snapshot()
+			// The fault-free run, counted from the request on (the daemon
+			// is up and logged in before it).
+			d.running(t)
+			n0 := len(env.Server.Invocations())
+			wantStatus, body := d.do(t, sc.op)
+			n := len(env.Server.Invocations()) - n0
+			if wantStatus >= 300 {
+				t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
+			}
+			want := capture(env.Server)
+			for k := 1; k <= n; k++ {
+				// The daemon that served the last retry serves this case:
+				// its session survives the restore.
+				env.Server.Restore(before, env.User)
+				dm := d.running(t)
+				env.Server.FaultNth(p4emu.NthFault{N: k, Kind: p4emu.FaultCrash, Crash: dm.kill})
+				status, body := send(t, d, sc.op)
+				if !env.Server.NthFired() {
+					t.Errorf("k=%d: the crash did not happen", k)
+				}
+				// A crash after a DELETE's last step, before its answer:
+				// nothing is left, and the retry's 404 says so (the
+				// answer the issue allows).
+				if status != wantStatus && !(sc.op.method == "DELETE" && status == 404 && wantStatus == 204) {
+					t.Errorf("k=%d crash: final status %d, want %d: %v", k, status, wantStatus, body)
+				}
+				diff := want.diff(capture(env.Server))
+				if strings.Contains(diff, ".lock.") {
+					// A lock the killed process held and the retry did
+					// not need: it is free once its TTL has passed, which
+					// is all a crash may cost.
+					time.Sleep(lockTTLDuration)
+					diff = want.diff(capture(env.Server))
+				}
+				if diff != "" {
+					t.Errorf("k=%d crash: Helix Core differs from the fault-free run:\n%s", k, diff)
+				}
+				cases++
+			}
+			t.Logf("%d p4 commands fault-free; %d crash cases; %d p4scim processes", n, n, d.starts)
+		})
 	}
 	t.Logf("%d (operation, position, crash) cases", cases)
-}
-
-// crashEveryStep runs one scenario of the crash enumeration with daemons
-// given extraEnv, and returns the number of cases run.
-func crashEveryStep(t *testing.T, p4bin, p4scim string, extraEnv []string, sc scenario) (cases int) {
-	t.Run(sc.name, func(t *testing.T) {
-		env := p4emutest.Start(t, p4emu.Options{})
-		d := &daemons{t: t, env: env, p4scim: p4scim, p4: p4bin, extraEnv: extraEnv, hc: &http.Client{Timeout: 30 * time.Second,
-			Transport: &http.Transport{DisableKeepAlives: true}}}
-		if sc.setup != nil {
-			sc.setup(t, d)
-		}
-		before := env.Server.Snapshot()
-		// The fault-free run, counted from the request on (the daemon
-		// is up and logged in before it).
-		d.running(t)
-		n0 := len(env.Server.Invocations())
-		wantStatus, body := d.do(t, sc.op)
-		n := len(env.Server.Invocations()) - n0
-		if wantStatus >= 300 {
-			t.Fatalf("fault-free run: status %d: %v", wantStatus, body)
-		}
-		want := capture(env.Server)
-		for k := 1; k <= n; k++ {
-			// Restoring Helix Core ends the sessions made since the
-			// snapshot, the daemon's included: start a new daemon
-			// after it.
-			if d.cur != nil {
-				d.cur.kill()
-			}
-			env.Server.Restore(before)
-			dm := d.running(t)
-			env.Server.FaultNth(p4emu.NthFault{N: k, Kind: p4emu.FaultCrash, Crash: dm.kill})
-			status, body := send(t, d, sc.op)
-			if !env.Server.NthFired() {
-				t.Errorf("k=%d: the crash did not happen", k)
-			}
-			// A crash after a DELETE's last step, before its answer:
-			// nothing is left, and the retry's 404 says so (the
-			// answer the issue allows).
-			if status != wantStatus && !(sc.op.method == "DELETE" && status == 404 && wantStatus == 204) {
-				t.Errorf("k=%d crash: final status %d, want %d: %v", k, status, wantStatus, body)
-			}
-			diff := want.diff(capture(env.Server))
-			if strings.Contains(diff, ".lock.") {
-				// A lock the killed process held and the retry did
-				// not need: it is free once its TTL has passed, which
-				// is all a crash may cost.
-				time.Sleep(lockTTLDuration)
-				diff = want.diff(capture(env.Server))
-			}
-			if diff != "" {
-				t.Errorf("k=%d crash: Helix Core differs from the fault-free run:\n%s", k, diff)
-			}
-			cases++
-		}
-		t.Logf("%d p4 commands fault-free; %d crash cases; %d p4scim processes", n, n, d.starts)
-	})
-	return cases
 }

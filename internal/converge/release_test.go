@@ -5,42 +5,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/p4scim/p4scim/bridge"
 )
 
-// TestReleaseFaultAtEveryStep is the enumeration for DEACTIVATE_POLICY=
-// delete with no grace period (DEACTIVATE_DELETE_AFTER=0s): a
-// deactivation that deletes the Helix Core user, and the reactivation
-// that re-creates it, faulted at every p4 command in both ways, end after
-// the IdP's retries in the fault-free run's state.
-func TestReleaseFaultAtEveryStep(t *testing.T) {
-	p4bin, _ := binaries(t)
-	cfg := bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow },
-		Deactivate: bridge.DeactivateDelete, DeleteAfter: 0}
-	cases := 0
-	for _, sc := range releaseScenarios() {
-		cases += faultEveryStep(t, p4bin, cfg, sc)
+// deactivatePolicy is the bridge's DEACTIVATE_POLICY for a scenario:
+// delete (with no grace period) for the release scenarios below.
+func deactivatePolicy(sc scenario) bridge.DeactivatePolicy {
+	if sc.deactivateDelete {
+		return bridge.DeactivateDelete
 	}
-	t.Logf("%d (operation, position, kind) cases", cases)
-}
-
-// TestReleaseCrashAtEveryStep is the crash kind of the release
-// enumeration: real `p4scim serve` processes with DEACTIVATE_POLICY=delete
-// and DEACTIVATE_DELETE_AFTER=0s, killed before each p4 command in turn
-// (RECLAIM_INTERVAL long enough that no sweep runs meanwhile).
-func TestReleaseCrashAtEveryStep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: starts a p4scim process per case")
-	}
-	p4bin, p4scim := binaries(t)
-	env := []string{"DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=24h"}
-	cases := 0
-	for _, sc := range releaseScenarios() {
-		cases += crashEveryStep(t, p4bin, p4scim, env, sc)
-	}
-	t.Logf("%d (operation, position, crash) cases", cases)
+	return bridge.DeactivateKeep
 }
 
 // ownerOfLeads makes name an owner of a group it is not a member of: a
@@ -109,6 +84,10 @@ func restored(name, password string) func(t testing.TB, st helixState) {
 	}
 }
 
+// releaseScenarios extend the enumeration (TestFaultAtEveryStep,
+// TestCrashAtEveryStep) with DEACTIVATE_POLICY=delete and no grace
+// period: a deactivation that deletes the Helix Core user, and the
+// reactivation that re-creates it.
 func releaseScenarios() []scenario {
 	deactivate := patchOp(map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 	setup := func(name string, release bool) func(t testing.TB, c client) {
@@ -121,16 +100,16 @@ func releaseScenarios() []scenario {
 		}
 	}
 	return []scenario{
-		{name: "PATCH active=false deletes", setup: setup("lea", false),
+		{name: "PATCH active=false deletes", deactivateDelete: true, setup: setup("lea", false),
 			op: step{"PATCH", "/Users/lea", deactivate}, promise: released("lea")},
-		{name: "PUT active=false deletes", setup: setup("max", false),
+		{name: "PUT active=false deletes", deactivateDelete: true, setup: setup("max", false),
 			op:      step{"PUT", "/Users/max", user("max@example.com", "externalId", "ext-max", "active", false)},
 			promise: released("max")},
-		{name: "PATCH reactivate a released user with password", setup: setup("ned", true),
+		{name: "PATCH reactivate a released user with password", deactivateDelete: true, setup: setup("ned", true),
 			op: step{"PATCH", "/Users/ned", patchOp(map[string]any{"op": "replace",
 				"value": map[string]any{"active": true, "password": reactPassword}})},
 			promise: restored("ned", reactPassword)},
-		{name: "PUT reactivate a released user without password", setup: setup("oli", true),
+		{name: "PUT reactivate a released user without password", deactivateDelete: true, setup: setup("oli", true),
 			op:      step{"PUT", "/Users/oli", user("oli@example.com", "externalId", "ext-oli", "active", true)},
 			promise: restored("oli", "")},
 	}

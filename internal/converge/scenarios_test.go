@@ -48,8 +48,13 @@ type scenario struct {
 	name  string
 	setup func(t testing.TB, c client)
 	op    step
-	// promise, if set, checks the fault-free run's state against what
-	// the operation promises (else checkPromise's own list does).
+	// deletePolicy is DELETE_POLICY ("" = delete).
+	deletePolicy string
+	// deactivateDelete runs it with DEACTIVATE_POLICY=delete and
+	// DEACTIVATE_DELETE_AFTER=0s (release_test.go).
+	deactivateDelete bool
+	// promise, if set, checks the fault-free run's state against what the
+	// operation promises (checkPromise).
 	promise func(t testing.TB, st helixState)
 }
 
@@ -115,6 +120,8 @@ func scenarios() []scenario {
 				t.Fatal(err)
 			}
 		}, op: step{"DELETE", "/Users/gus", nil}},
+		{name: "DELETE user, policy deactivate", deletePolicy: "deactivate", setup: func(t testing.TB, c client) { activeUser(t, c, "ola") },
+			op: step{"DELETE", "/Users/ola", nil}},
 		{name: "group create", setup: func(t testing.TB, c client) {
 			must(t, c, step{"POST", "/Users", user("hal@example.com")}, 201)
 		}, op: step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Ops Team", "externalId": "ext-ops",
@@ -212,7 +219,7 @@ func capture(s *p4emu.Server) helixState {
 }
 
 // normaliseRecord drops a record's timestamps, which a real daemon takes
-// from its clock (the deactivation's too: release_test.go).
+// from its clock (the deactivation's too, release_test.go).
 func normaliseRecord(v string) string {
 	var m map[string]any
 	if !strings.HasPrefix(v, "{") || json.Unmarshal([]byte(v), &m) != nil {
