@@ -122,8 +122,12 @@ func sameRecord(a, b *userRecord) bool {
 //  2. out of every group's Users and Owners (the DELETE path's
 //     removeFromGroups);
 //  3. `user -d -f`, which frees its licence. Workspaces, changelists and
-//     shelves stay, under its name. A user with opened files is refused:
-//     it stays, deactivated, the refusal recorded, logged and counted.
+//     shelves stay, under its name ([INF]: p4-cli.md §2.3 says only -D
+//     deletes pending changes and reverts opened files; it does not say
+//     what -d leaves, and a re-created user of the same name finding them
+//     again is inferred from Helix Core referring to users by name). A
+//     user with opened files is refused (§2.3): it stays, deactivated, the
+//     refusal recorded, logged and counted.
 //
 // p4 commands: groups, key -m, 4 per group, user -d (+ key on a refusal).
 func (s *Service) releaseUser(ctx context.Context, st *userState, next *userRecord) (User, error) {
