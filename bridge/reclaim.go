@@ -186,19 +186,25 @@ func (s *Service) releaseNamed(ctx context.Context, name string) (blocked string
 	return "", nil
 }
 
+// minSweepLease is the shortest lease (and time budget) of a sweep: a
+// pass deleting many users needs minutes, whatever the interval.
+const minSweepLease = 2 * time.Minute
+
 // Sweep is the daemon's scheduled reclaim --apply, run by one replica at a
 // time: the one that holds the sweep lease, a Helix Core key taken by
-// compare-and-set (lock.go) for one interval. A replica that finds it held
-// by another, unexpired, skips its turn (ran false). The pass runs under a
-// deadline of the same interval, so it never outlives its lease. The lease
-// is not given back: the next pass, by whichever replica, comes one
-// interval later.
+// compare-and-set (lock.go) for one interval (at least minSweepLease). A
+// replica that finds it held by another, unexpired, skips its turn (ran
+// false); the holder takes its own lease back at its next turn. The pass
+// runs under a deadline of the lease's length, so it never outlives it.
+// The lease is not given back: the next pass, by whichever replica, comes
+// one interval later.
 func (s *Service) Sweep(ctx context.Context, every time.Duration) (report ReclaimReport, ran bool, err error) {
-	ok, err := s.takeLease(ctx, s.cfg.KeyPrefix+"lease.reclaim", every)
+	ttl := max(every, minSweepLease)
+	ok, err := s.takeLease(ctx, s.cfg.KeyPrefix+"lease.reclaim", ttl)
 	if err != nil || !ok {
 		return ReclaimReport{}, false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, every)
+	ctx, cancel := context.WithTimeout(ctx, ttl)
 	defer cancel()
 	report, err = s.Reclaim(ctx, true)
 	return report, true, err
