@@ -74,7 +74,10 @@ func (d *daemons) running(t testing.TB) *daemon {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir,
 		"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "P4BIN=" + d.p4,
 		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
-		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error"}
+		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error",
+		// No background p4 commands (the licence gauges' refresh at start):
+		// they would be counted among the request's and shift the crash.
+		"LICENSE_REFRESH=0"}
 	cmd.Env = append(cmd.Env, d.extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
