@@ -264,6 +264,13 @@ func TestReclaimHonoursGrace(t *testing.T) {
 	if n := inactiveHolding(); n != 0 {
 		t.Errorf("inactive users holding a licence at the end: %d, want 0", n)
 	}
+	// Its own lease, unexpired, it takes back; the first replica waits.
+	if _, ran, err := other.Sweep(ctx, every); err != nil || !ran {
+		t.Errorf("the lease holder's next pass: ran %v, %v", ran, err)
+	}
+	if _, ran, err := st.Service.Sweep(ctx, every); err != nil || ran {
+		t.Errorf("the first replica swept while the other held the lease: ran %v, %v", ran, err)
+	}
 }
 
 // TestP4CommandsRelease pins the p4 commands of the operations
