@@ -92,8 +92,13 @@ func (s *Service) stampDeactivation(prev, next *userRecord) {
 
 // releaseDue says whether an inactive user's Helix Core user is to be
 // deleted now: a release has begun (finish it), reclaim asks for it, or
-// DeactivateDelete's grace period has passed.
+// DeactivateDelete's grace period has passed. Never in a create (a POST
+// with active:false): its retry must find its pending claim and the user
+// to answer 201 (lifecycle.go), so the next sweep deletes it instead.
 func (s *Service) releaseDue(next *userRecord, in userIntent) bool {
+	if in.create {
+		return false
+	}
 	return next.Released != nil || in.release ||
 		s.cfg.Deactivate == DeactivateDelete && !s.cfg.Now().Before(deactivatedAt(next).Add(s.cfg.DeleteAfter))
 }

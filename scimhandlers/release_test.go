@@ -349,3 +349,24 @@ func TestDeactivateDeleteOpenedFiles(t *testing.T) {
 		t.Errorf("record still marked released: %s", k)
 	}
 }
+
+// TestCreateInactiveDeletedBySweep: a POST with active:false under
+// DEACTIVATE_POLICY=delete and no grace period keeps its Helix Core user
+// (the create's retry must find it), and the next sweep deletes it.
+func TestCreateInactiveDeletedBySweep(t *testing.T) {
+	st := releaseStack(t, 0, newClock())
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "pia@example.com", "active": false}).Must(t, 201)
+	if _, ok := st.Emu.Server.User("pia"); !ok {
+		t.Fatal("the create deleted its own user")
+	}
+	r, ran, err := st.Service.Sweep(context.Background(), time.Hour)
+	if err != nil || !ran || len(r.Entries) != 1 || !r.Entries[0].Released {
+		t.Fatalf("sweep: ran %v, %+v, %v", ran, r, err)
+	}
+	if _, ok := st.Emu.Server.User("pia"); ok {
+		t.Fatal("the sweep did not delete pia")
+	}
+	if got := st.Do("GET", "/Users/pia", nil).Must(t, 200); got.JSON["active"] != false {
+		t.Fatalf("GET pia: %v", got.JSON)
+	}
+}

@@ -100,6 +100,15 @@ func releaseScenarios() []scenario {
 		}
 	}
 	return []scenario{
+		// A create that is inactive from the start keeps its user for the
+		// next sweep: its retry contract (201) holds.
+		{name: "POST active=false, deleted by the sweep", deactivateDelete: true,
+			op: step{"POST", "/Users", user("pia@example.com", "active", false, "password", createPassword)},
+			promise: func(t testing.TB, st helixState) {
+				if !strings.Contains(st.Users["pia"], "hasPassword=true passwordIs=[] sessions=0") || strings.Contains(st.Keys[keyPrefix+"user.pia"], `"released"`) {
+					t.Errorf("pia: %q, record %s", st.Users["pia"], st.Keys[keyPrefix+"user.pia"])
+				}
+			}},
 		{name: "PATCH active=false deletes", deactivateDelete: true, setup: setup("lea", false),
 			op: step{"PATCH", "/Users/lea", deactivate}, promise: released("lea")},
 		{name: "PUT active=false deletes", deactivateDelete: true, setup: setup("max", false),
