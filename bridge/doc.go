@@ -24,6 +24,9 @@
 //	<prefix>lock.<name>        cross-replica lock of a group: "1" free, else the holder (lock.go)
 //	<prefix>hidden.<name>      Helix user name of a user a deactivating DELETE hid (its
 //	                           record says so too; listings read these, not every record)
+//	<prefix>released.<name>    Helix user name of a user a deactivation deleted, under
+//	                           DEACTIVATE_POLICY=delete (release.go): listed from its record
+//	<prefix>lease.reclaim      the scheduled reclaim's lease: "<replica>/<expiry unix ms>"
 //
 // <name> is the Helix Core name when it holds only letters, digits, '.', '_'
 // and '-', else '=' followed by the hex-encoded name (keyPart in records.go).
@@ -40,6 +43,12 @@
 // protections give admin or super; groups that give admin or super (their
 // subgroups included) and PROTECTED_GROUPS. privilege.go decides, with one
 // `protects -m` per write and none per read.
+//
+// Released users. Under DeactivateDelete a deactivated user's Helix Core
+// user is deleted once its grace period has passed, freeing its licence;
+// its record stays, and holds what a reactivation re-creates (release.go).
+// Reads fall back to the record when Helix Core has no such user, so the
+// IdP keeps seeing the user, inactive.
 //
 // Ordering. Creates write the record and index keys before the spec, so a
 // retry after any failure finds its own claim and finishes the job instead

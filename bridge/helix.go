@@ -40,6 +40,8 @@ type Helix interface {
 	// (`protects -u/-g NAME -m`); privilege.go gates writes on them.
 	UserMaxAccess(ctx context.Context, user string) (p4.Access, error)
 	GroupMaxAccess(ctx context.Context, group string) (p4.Access, error)
+
+	License(ctx context.Context) (p4.License, error)
 }
 
 // helixError turns a p4 error into an application error with a message an

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/p4scim/p4scim/bridge"
 )
@@ -36,7 +37,7 @@ func TestKeyLayoutDocumented(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	svc, env, _ := newService(t, bridge.Config{Delete: bridge.DeleteDeactivates})
+	svc, env, client := newService(t, bridge.Config{Delete: bridge.DeleteDeactivates})
 	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "hid@example.com"}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +57,17 @@ func TestKeyLayoutDocumented(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	// A released user and the sweep's lease (release.go, reclaim.go).
+	releasing, err := bridge.New(client, bridge.Config{P4User: env.User, Deactivate: bridge.DeactivateDelete})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := releasing.CreateUser(ctx, map[string]any{"userName": "rel@example.com", "active": false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ran, err := releasing.Sweep(ctx, time.Minute); err != nil || !ran {
+		t.Fatalf("sweep: ran %v, %v", ran, err)
 	}
 	used := make([]bool, len(patterns))
 	for k := range env.Server.Keys() {

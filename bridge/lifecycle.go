@@ -27,6 +27,9 @@ type userIntent struct {
 	password    string
 	hasPassword bool
 	create      bool
+	// release deletes an inactive user's Helix Core user whatever the
+	// policy's grace period says (p4scim reclaim --apply, release.go).
+	release bool
 }
 
 // converge makes next (the record the write will leave) true for the user
@@ -43,6 +46,10 @@ type userIntent struct {
 // the retry starts again from step 1 and finishes the job.
 func (s *Service) converge(ctx context.Context, st *userState, next *userRecord, in userIntent) (User, error) {
 	name := st.spec.Name
+	s.stampDeactivation(st.rec, next)
+	if st.gone {
+		return s.convergeReleased(ctx, st, next, in) // release.go
+	}
 	if st.spec.Email != next.Email || st.spec.FullName != next.FullName {
 		spec := st.spec
 		spec.Email, spec.FullName = next.Email, next.FullName
@@ -76,7 +83,7 @@ func (s *Service) converge(ctx context.Context, st *userState, next *userRecord,
 				}
 				return User{}, err
 			}
-		case in.create:
+		case in.create || st.rec != nil && st.rec.Released != nil:
 			// No password to sync: a random one nobody knows, so that the
 			// user cannot be claimed by whoever sets its initial password
 			// first (dm.user.setinitialpasswd=1, p4-cli.md §5.6). The user
@@ -94,11 +101,20 @@ func (s *Service) converge(ctx context.Context, st *userState, next *userRecord,
 				return User{}, err
 			}
 		}
+		if st.rec != nil && st.rec.Released != nil {
+			if err := s.restoreReleased(ctx, name, st.rec.Released); err != nil {
+				return User{}, err
+			}
+		}
 	}
 	if in.create {
 		next.Pending = ""
 	}
+	if !activeOf(next.Doc) && s.releaseDue(next, in) {
+		return s.releaseUser(ctx, st, next) // release.go
+	}
 	if st.rec == nil || st.rec.Pending != next.Pending || st.rec.Deleted || st.rec.Email != next.Email ||
+		!st.rec.DeactivatedAt.Equal(next.DeactivatedAt) || st.rec.Released != nil ||
 		st.rec.FullName != next.FullName || !reflect.DeepEqual(normalise(st.rec.Doc), normalise(next.Doc)) {
 		next.Modified = s.cfg.Now().UTC()
 		if err := s.commit(ctx, func() error { return s.saveUserRecord(ctx, name, next, st.rec) }); err != nil {
@@ -232,8 +248,8 @@ func (s *Service) finishDelete(ctx context.Context, name string, rec *userRecord
 // stays until the index keys are gone, so a retry finds the clean-up still
 // pending.
 func (s *Service) removeUserKeys(ctx context.Context, name string, rec *userRecord) error {
-	for _, k := range append(s.userIndexKeys(rec), s.hiddenKey(name), s.userKey(name)) {
-		if k == s.hiddenKey(name) && !rec.Deleted {
+	for _, k := range append(s.userIndexKeys(rec), s.hiddenKey(name), s.releasedKey(name), s.userKey(name)) {
+		if k == s.hiddenKey(name) && !rec.Deleted || k == s.releasedKey(name) && rec.Released == nil {
 			continue // never set: no command for it
 		}
 		if err := s.deleteKey(ctx, k, "user "+name); err != nil {
@@ -278,6 +294,11 @@ func (s *Service) removeFromAllGroups(ctx context.Context, name string) error {
 	if err != nil {
 		return helixError(err, "groups")
 	}
+	return s.removeFromGroups(ctx, name, groups)
+}
+
+// removeFromGroups is removeFromAllGroups for the groups a `groups` read.
+func (s *Service) removeFromGroups(ctx context.Context, name string, groups []p4.Group) error {
 	for _, g := range groups {
 		if !containsName(g.Users, name, s.sameName) && !containsName(g.Owners, name, s.sameName) {
 			continue

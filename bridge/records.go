@@ -32,6 +32,14 @@ type userRecord struct {
 	// Pending is pendingCreate while a create has not finished: its
 	// retry completes it instead of answering 409 (lifecycle.go).
 	Pending string `json:"pending,omitempty"`
+	// DeactivatedAt is when the IdP's active:false was first applied; the
+	// grace period before the Helix Core user is deleted counts from it
+	// (release.go). Zero while active, and in records older than it
+	// (deactivatedAt then falls back to Modified).
+	DeactivatedAt time.Time `json:"deactivatedAt,omitzero"`
+	// Released is set once the deletion of a deactivated user has begun:
+	// what its re-creation needs (release.go).
+	Released *releasedUser `json:"released,omitempty"`
 }
 
 // groupRecord is what the bridge keeps about a group.
@@ -65,6 +73,13 @@ func (s *Service) userKey(name string) string { return s.cfg.KeyPrefix + "user."
 func (s *Service) hiddenKey(name string) string { return s.cfg.KeyPrefix + "hidden." + keyPart(name) }
 func (s *Service) groupKey(name string) string  { return s.cfg.KeyPrefix + "group." + keyPart(name) }
 
+// releasedKey marks a user whose Helix Core user a deactivation deleted
+// (release.go): a listing finds these users, which `users -a` no longer
+// shows, without reading every record.
+func (s *Service) releasedKey(name string) string {
+	return s.cfg.KeyPrefix + "released." + keyPart(name)
+}
+
 // Index keys map an IdP name to the Helix Core name. The IdP name is
 // compared case-insensitively (SCIM userName and displayName are
 // caseExact=false), so it is lower-cased before hex encoding.
@@ -97,14 +112,14 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 	return keys
 }
 
-// saveUserRecord writes the record and the index keys it adds, in one
-// `key -m`, after removing the index keys of old it no longer implies. old
+// saveUserRecord writes the record and the index keys it adds (and the
+// marker keys given), in one `key -m`, after removing the index keys of old it no longer implies. old
 // is nil for a user the bridge never wrote. The removals come first so that
 // the record, written last, is the marker that they are done (lifecycle.go):
 // a retry after a failed removal still finds old's keys in the record and
 // removes them. Meanwhile a look-up by a removed value misses, as it will
 // once the write is done.
-func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
+func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord, markers ...string) error {
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
 		stale[k] = true
@@ -121,7 +136,7 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 			return helixError(err, "user "+name)
 		}
 	}
-	return s.writeUserRecord(ctx, name, rec, added...)
+	return s.writeUserRecord(ctx, name, rec, append(added, markers...)...)
 }
 
 func (s *Service) groupNameKey(displayName string) string {

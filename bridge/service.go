@@ -18,6 +18,21 @@ const (
 	DeleteDeactivates DeletePolicy = "deactivate"
 )
 
+// DeactivatePolicy says what an IdP's active:false does beyond the
+// deactivation steps (release.go).
+type DeactivatePolicy string
+
+const (
+	// DeactivateKeep keeps the deactivated Helix Core user: it still takes
+	// a licence until an admin deletes it.
+	DeactivateKeep DeactivatePolicy = "keep"
+	// DeactivateDelete deletes the deactivated Helix Core user once
+	// Config.DeleteAfter has passed, freeing its licence; SCIM keeps
+	// showing it, inactive, from the bridge's record, and a reactivation
+	// re-creates it.
+	DeactivateDelete DeactivatePolicy = "delete"
+)
+
 // Config holds the bridge's policies.
 type Config struct {
 	// P4User is the bridge's own Helix Core user: never changed through SCIM,
@@ -32,14 +47,19 @@ type Config struct {
 	DisablePasswordSync bool     // ignore SCIM passwords instead of setting them with p4 passwd
 	DenyGroup           string   // deactivated users are added to this group; "" = none
 	Delete              DeletePolicy
-	Protected           []string      // users never changed through SCIM (P4User is always protected)
-	LockTTL             time.Duration // a cross-replica lock older than this is taken over; default 30s
-	LockWait            time.Duration // how long a write waits for a busy lock; default 20s
-	ReplicaID           string        // identifies this process in lock holders; default random
-	CaseSensitive       bool          // Helix Core compares names case-sensitively (p4 info caseHandling)
-	Logger              *slog.Logger
-	Now                 func() time.Time
-	RandomPassword      func() string // for deactivation; default crypto/rand
+	Deactivate          DeactivatePolicy // default keep
+	// DeleteAfter is the grace period between a deactivation and the
+	// deletion of the Helix Core user (DeactivateDelete, and `p4scim
+	// reclaim` under either policy); 0 = at once.
+	DeleteAfter    time.Duration
+	Protected      []string      // users never changed through SCIM (P4User is always protected)
+	LockTTL        time.Duration // a cross-replica lock older than this is taken over; default 30s
+	LockWait       time.Duration // how long a write waits for a busy lock; default 20s
+	ReplicaID      string        // identifies this process in lock holders; default random
+	CaseSensitive  bool          // Helix Core compares names case-sensitively (p4 info caseHandling)
+	Logger         *slog.Logger
+	Now            func() time.Time
+	RandomPassword func() string // for deactivation; default crypto/rand
 	// OnChange, if set, is told of every change made in Helix Core:
 	// resource "user", "group" or "member", an action such as "created",
 	// and a count. A metrics hook.
@@ -69,6 +89,9 @@ func (c *Config) setDefaults() error {
 	if c.Delete == "" {
 		c.Delete = DeleteRemoves
 	}
+	if c.Deactivate == "" {
+		c.Deactivate = DeactivateKeep
+	}
 	if c.LockTTL <= 0 {
 		c.LockTTL = 30 * time.Second
 	}
@@ -94,6 +117,14 @@ func (c *Config) setDefaults() error {
 	case DeleteRemoves, DeleteDeactivates:
 	default:
 		return fmt.Errorf("unknown delete policy %q (want delete or deactivate)", c.Delete)
+	}
+	switch c.Deactivate {
+	case DeactivateKeep, DeactivateDelete:
+	default:
+		return fmt.Errorf("unknown deactivate policy %q (want keep or delete)", c.Deactivate)
+	}
+	if c.DeleteAfter < 0 {
+		return fmt.Errorf("negative grace period %s", c.DeleteAfter)
 	}
 	if c.DenyGroup != "" {
 		if err := ValidateName(c.DenyGroup); err != nil {

@@ -29,6 +29,9 @@ type User struct {
 type userState struct {
 	spec p4.User
 	rec  *userRecord // nil: not linked
+	// gone: Helix Core has no such user; a release deleted it and spec is
+	// made from the record (release.go).
+	gone bool
 }
 
 // CreateUser provisions a new user from a SCIM document. The document may
@@ -43,8 +46,8 @@ type userState struct {
 // pending claim and finishes it (201); a create of a user whose create
 // finished answers 409.
 //
-// p4 commands: index, users, protects (the privilege check), record,
-// user -i, passwd, record: 7.
+// p4 commands: index, users, protects (the privilege check), record (a
+// released user's), record, user -i, passwd, record: 8.
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
@@ -116,6 +119,18 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		return s.applyUser(ctx, st, doc, password, hasPassword)
 	}
 
+	// A user a deactivation released keeps its name (release.go): only its
+	// reactivation may bring it back.
+	if old, err := s.readUserRecord(ctx, name); err != nil {
+		return User{}, err
+	} else if old != nil && old.Released != nil && !old.Deleted {
+		if strings.EqualFold(str(old.Doc, "userName"), userName) {
+			return User{}, errorf(EConflict, "User %q already exists.", userName)
+		}
+		return User{}, errorf(EConflict, "userName %q maps to Helix Core user %q, which already belongs to userName %q.",
+			userName, name, str(old.Doc, "userName"))
+	}
+
 	// Claim the userName first, record and indexes in one command, marked
 	// pending, so that a retry after any later failure finds its own claim
 	// and completes (DESIGN §10, §13).
@@ -132,7 +147,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		// is not there; otherwise the retry finishes it (DESIGN §10).
 		if saved, cerr := s.helix.Users(ctx, name); cerr == nil && len(saved) == 0 {
 			s.forgetUser(ctx, name, rec)
-			return User{}, helixError(err, "user "+name)
+			return User{}, s.createError(ctx, err, "user "+name)
 		} else if cerr != nil {
 			return User{}, helixError(err, "user "+name)
 		}
@@ -166,12 +181,12 @@ func (s *Service) checkUserNameFree(ctx context.Context, userName, name string) 
 	if err != nil {
 		return helixError(err, "user "+owner)
 	}
-	if len(users) == 0 {
-		return nil
-	}
 	rec, err := s.readUserRecord(ctx, owner)
 	if err != nil {
 		return err
+	}
+	if len(users) == 0 && (rec == nil || rec.Released == nil) {
+		return nil // stale, unless a release deleted the user (release.go)
 	}
 	if rec != nil && !rec.Deleted && strings.EqualFold(str(rec.Doc, "userName"), userName) {
 		return errorf(EConflict, "User %q already exists.", userName)
@@ -199,7 +214,8 @@ func specFields(doc map[string]any) (email, fullName string, err error) {
 	return email, fullName, nil
 }
 
-// GetUser returns the user with this id. p4 commands: users, key: 2.
+// GetUser returns the user with this id. p4 commands: users, key: 2 (also
+// for a released user, and for an id that does not exist).
 func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 	st, err := s.readUser(ctx, id, false)
 	if err != nil {
@@ -209,8 +225,15 @@ func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 }
 
 // readUser reads spec and record. full selects `user -o` (all fields, for a
-// read-modify-write) over `users` (summary).
+// read-modify-write) over `users` (summary). A user Helix Core does not
+// have is read from its record if a release deleted it (1 more command).
 func (s *Service) readUser(ctx context.Context, id string, full bool) (*userState, error) {
+	return s.readUserAs(ctx, id, full, true)
+}
+
+// readUserAs is readUser; released false skips the released user's
+// record, for a caller that knows it cannot be one it wants.
+func (s *Service) readUserAs(ctx context.Context, id string, full, released bool) (*userState, error) {
 	if ValidateName(id) != nil {
 		return nil, userNotFound(id)
 	}
@@ -220,7 +243,9 @@ func (s *Service) readUser(ctx context.Context, id string, full bool) (*userStat
 		if err != nil {
 			return nil, helixError(err, "user "+id)
 		}
-		if !exists {
+		if !exists && released {
+			return s.readReleased(ctx, id)
+		} else if !exists {
 			return nil, userNotFound(id)
 		}
 		spec = u
@@ -229,7 +254,9 @@ func (s *Service) readUser(ctx context.Context, id string, full bool) (*userStat
 		if err != nil {
 			return nil, helixError(err, "user "+id)
 		}
-		if len(users) == 0 {
+		if len(users) == 0 && released {
+			return s.readReleased(ctx, id)
+		} else if len(users) == 0 {
 			return nil, userNotFound(id)
 		}
 		spec = users[0]
@@ -527,7 +554,9 @@ func (s *Service) FindUserByUserName(ctx context.Context, userName string) (*Use
 		}
 		candidate = name
 	}
-	st, err := s.readUser(ctx, candidate, false)
+	// Without an index entry the candidate cannot be a released user of
+	// this userName: its release kept its index entries (release.go).
+	st, err := s.readUserAs(ctx, candidate, false, owner != "")
 	if ErrorCode(err) == ENotFound {
 		return nil, nil
 	} else if err != nil {
@@ -550,7 +579,7 @@ func (s *Service) FindUserByExternalID(ctx context.Context, externalID string) (
 // FindUsersByEmail returns the users with this e-mail address. The index
 // covers what the bridge wrote to Helix Core's Email; a miss falls back to
 // listing, so unlinked users (and addresses an admin set) are found too.
-// p4 commands: 3 on an index hit, 4 on a miss (index, then a listing: users -a, keys, keys).
+// p4 commands: 3 on an index hit, 5 on a miss (index, then a listing: users -a, keys, keys, keys).
 func (s *Service) FindUsersByEmail(ctx context.Context, email string) ([]User, error) {
 	u, err := s.findUserByIndex(ctx, s.emailKey(email), func(u User) bool { return hasEmail(u.Doc, email) })
 	if err != nil || u != nil {
@@ -602,11 +631,12 @@ func (s *Service) findUserByIndex(ctx context.Context, key string, ok func(User)
 }
 
 // ListUsers returns every user the IdP may see, sorted by id: Helix Core
-// users except protected ones and users hidden by a deactivating DELETE.
+// users except protected ones and users hidden by a deactivating DELETE,
+// and the users a deactivation released (release.go).
 // The records are read only for the part of the listing asked for.
-// p4 commands: users -a and keys of the hidden users, then one keys for
-// the records of a page (or of all, for a filter): 3, whatever the
-// directory's size.
+// p4 commands: users -a, keys of the hidden and of the released users,
+// then one keys for the records of a page (or of all, for a filter): 4,
+// whatever the directory's size.
 func (s *Service) ListUsers(ctx context.Context) (Listing[User], error) {
 	specs, err := s.helix.Users(ctx)
 	if err != nil {
@@ -616,10 +646,24 @@ func (s *Service) ListUsers(ctx context.Context) (Listing[User], error) {
 	if err != nil {
 		return Listing[User]{}, helixError(err, "hidden users")
 	}
+	released, err := s.helix.Keys(ctx, s.cfg.KeyPrefix+"released.*", nil)
+	if err != nil {
+		return Listing[User]{}, helixError(err, "released users")
+	}
 	visible := specs[:0]
+	exists := make(map[string]bool, len(specs))
 	for _, spec := range specs {
+		exists[s.releasedKey(spec.Name)] = true
 		if _, gone := hidden[s.hiddenKey(spec.Name)]; !gone && !s.isProtected(spec.Name, spec.Type) {
 			visible = append(visible, spec)
+		}
+	}
+	// Users a deactivation released (release.go): shown from their
+	// records. A marker of a user Helix Core still has (a release or a
+	// restore under way) is that user, listed above.
+	for k, name := range released {
+		if !exists[k] && k == s.releasedKey(name) && !s.isProtected(name, "") {
+			visible = append(visible, p4.User{Name: name})
 		}
 	}
 	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })

@@ -87,6 +87,7 @@ type Config struct {
 	P4TrustAny         bool
 	P4CommandTimeout   time.Duration
 	P4MaxConcurrent    int
+	LicenseRefresh     time.Duration // LICENSE_REFRESH; 0 = no licence gauges
 
 	// Limits
 	MaxBodyBytes       int64
@@ -112,6 +113,9 @@ type Config struct {
 	PasswordSync      bool
 	DeprovisionGroup  string
 	DeletePolicy      string        // delete | deactivate
+	DeactivatePolicy  string        // DEACTIVATE_POLICY: keep | delete
+	DeleteAfter       time.Duration // DEACTIVATE_DELETE_AFTER: grace period before a deactivated user is deleted
+	ReclaimInterval   time.Duration // RECLAIM_INTERVAL: the daemon's reclaim sweep (DEACTIVATE_POLICY=delete)
 	LockTTL           time.Duration // LOCK_TTL: a crashed replica's group lock is taken over after this
 	ProtectedUsers    []string
 	ProtectedGroups   []string

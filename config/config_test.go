@@ -449,6 +449,11 @@ func TestValidation(t *testing.T) {
 		}},
 		{"bad deprovision group", nil, []string{"DEPROVISION_GROUP=no access"}, []string{`DEPROVISION_GROUP: "no access" contains a character Helix Core does not allow`}},
 		{"bad delete policy", nil, []string{"DELETE_POLICY=purge"}, []string{`DELETE_POLICY: "purge" is not allowed; use one of delete, deactivate`}},
+		{"bad deactivate policy and grace", nil, []string{"DEACTIVATE_POLICY=purge", "DEACTIVATE_DELETE_AFTER=soon", "RECLAIM_INTERVAL=10ms"}, []string{
+			`DEACTIVATE_POLICY: "purge" is not allowed; use one of keep, delete`,
+			`DEACTIVATE_DELETE_AFTER: "soon" is not a duration`,
+			`RECLAIM_INTERVAL: 10ms is too short`,
+		}},
 		{"bad protected users", nil, []string{"PROTECTED_USERS=admin, 1234 ,ok,-x"}, []string{
 			`PROTECTED_USERS: "1234" is purely numeric`,
 			`PROTECTED_USERS: "-x" starts with '-'`,
@@ -646,6 +651,12 @@ func TestWiringHelpers(t *testing.T) {
 	if pc.Port != "perforce:1666" || pc.User != "p4scim" || pc.Password != p4Secret || pc.Charset != "utf8" ||
 		pc.MaxConcurrent != 3 || pc.CommandTimeout != 30*time.Second || pc.Bin != "p4" {
 		t.Errorf("P4Config: %+v", pc)
+	}
+	if d := mustLoad(t, nil, with(validEnv(), "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s"), memFS(t, nil)).BridgeConfig(); d.Deactivate != "delete" || d.DeleteAfter != 0 {
+		t.Errorf("BridgeConfig with DEACTIVATE_POLICY=delete, 0s: %+v", d)
+	}
+	if d := cfg.BridgeConfig(); d.Deactivate != "keep" || d.DeleteAfter != 168*time.Hour || cfg.ReclaimInterval != time.Hour {
+		t.Errorf("deactivation defaults: %q %s %s", d.Deactivate, d.DeleteAfter, cfg.ReclaimInterval)
 	}
 	bc := cfg.BridgeConfig()
 	if bc.P4User != "p4scim" || !bc.DisablePasswordSync || string(bc.Delete) != "deactivate" || bc.DenyGroup != "denied" ||

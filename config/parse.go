@@ -362,6 +362,9 @@ func (c *Config) parseHelix(p *configParser) {
 	if c.P4Charset != "" && !regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`).MatchString(c.P4Charset) {
 		p.fail("P4CHARSET", "%q is not a P4CHARSET name; use e.g. utf8, auto or none", c.P4Charset)
 	}
+	if v := p.str("LICENSE_REFRESH"); v != "0" && v != "0s" {
+		c.LicenseRefresh = p.duration("LICENSE_REFRESH", time.Minute)
+	}
 	if c.P4Bin == "" {
 		p.fail("P4BIN", "empty; set it to the p4 executable, e.g. /usr/local/bin/p4")
 	}
@@ -463,6 +466,9 @@ func (c *Config) parsePolicy(p *configParser) {
 		}
 	}
 	c.DeletePolicy = p.oneOf("DELETE_POLICY", "delete", "deactivate")
+	c.DeactivatePolicy = p.oneOf("DEACTIVATE_POLICY", "keep", "delete")
+	c.DeleteAfter = p.duration("DEACTIVATE_DELETE_AFTER", 0)
+	c.ReclaimInterval = p.duration("RECLAIM_INTERVAL", time.Second)
 	c.LockTTL = p.duration("LOCK_TTL", 100*time.Millisecond)
 	for _, u := range cfgList(p.str("PROTECTED_USERS")) {
 		if why := helixNameProblem(u); why != "" {

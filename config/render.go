@@ -133,6 +133,8 @@ func (c Config) BridgeConfig() bridge.Config {
 		DisablePasswordSync:  !c.PasswordSync,
 		DenyGroup:            c.DeprovisionGroup,
 		Delete:               bridge.DeletePolicy(c.DeletePolicy),
+		Deactivate:           bridge.DeactivatePolicy(c.DeactivatePolicy),
+		DeleteAfter:          c.DeleteAfter,
 		LockTTL:              c.LockTTL,
 		Protected:            slices.Clone(c.ProtectedUsers),
 		ProtectedGroups:      slices.Clone(c.ProtectedGroups),

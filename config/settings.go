@@ -59,6 +59,7 @@ func Settings() []Setting {
 		{Name: "P4_TRUST_ANY", Group: "Helix Core", Default: "false", Boolean: true, Help: "trust whatever certificate an ssl: server presents (no pinning)"},
 		{Name: "P4_COMMAND_TIMEOUT", Group: "Helix Core", Default: "30s", Help: "time limit of one p4 command"},
 		{Name: "P4_MAX_CONCURRENT", Group: "Helix Core", Default: "8", Help: "p4 commands run at once"},
+		{Name: "LICENSE_REFRESH", Group: "Helix Core", Default: "10m", Help: "how often the licence headroom gauges are read (p4 license -u); 0 = never"},
 
 		{Name: "MAX_BODY_BYTES", Group: "Limits", Default: "1MiB", Help: "largest request body (bytes; KiB and MiB suffixes allowed)"},
 		{Name: "RATE_LIMIT", Group: "Limits", Default: "0", Help: "optional hard cap: requests per second for all clients together; 0 = none (admission by capacity decides)"},
@@ -82,6 +83,9 @@ func Settings() []Setting {
 		{Name: "PASSWORD_SYNC", Group: "Provisioning policy", Default: "true", Boolean: true, Help: "set SCIM passwords in Helix Core (p4 passwd)"},
 		{Name: "DEPROVISION_GROUP", Group: "Provisioning policy", Help: "group deactivated users are moved into (deny it in protections); empty = none"},
 		{Name: "DELETE_POLICY", Group: "Provisioning policy", Default: "delete", Help: "what SCIM DELETE does: delete | deactivate"},
+		{Name: "DEACTIVATE_POLICY", Group: "Provisioning policy", Default: "keep", Help: "what active:false does beyond deactivating: keep | delete (the Helix Core user, after DEACTIVATE_DELETE_AFTER, freeing its licence)"},
+		{Name: "DEACTIVATE_DELETE_AFTER", Group: "Provisioning policy", Default: "168h", Help: "grace period between a deactivation and the deletion of the Helix Core user (delete policy, p4scim reclaim); 0s = at once"},
+		{Name: "RECLAIM_INTERVAL", Group: "Provisioning policy", Default: "1h", Help: "how often the daemon deletes deactivated users past their grace period (DEACTIVATE_POLICY=delete), one replica at a time"},
 		{Name: "LOCK_TTL", Group: "Provisioning policy", Default: "30s", Help: "a group lock a crashed replica left is taken over after this; must exceed the longest group write"},
 		{Name: "PROTECTED_USERS", Group: "Provisioning policy", Help: "users never changed through SCIM, comma-separated (P4USER always is)"},
 		{Name: "PROTECTED_GROUPS", Group: "Provisioning policy", Help: "groups whose members are never changed and that are never deleted through SCIM, comma-separated (groups the protections give admin or super always are)"},
@@ -157,6 +161,19 @@ func commandUsage(command string) string {
 		return "usage: p4scim check [--config FILE] [--env-file FILE] [--SETTING value ...]\n\n" +
 			"Checks the configuration, then Helix Core: reachable, logged in, super access, keys\n" +
 			"writable; one ok/FAIL line each, after every warning serve would log. Exit 1 on a FAIL.\n"
+	case "reclaim":
+		return "usage: p4scim reclaim [--apply] [--config FILE] [--env-file FILE] [--SETTING value ...]\n\n" +
+			"Lists the users the IdP deactivated whose grace period (DEACTIVATE_DELETE_AFTER)\n" +
+			"has passed and that still exist in Helix Core: what deleting each frees (one\n" +
+			"licence per standard user), and those that cannot be deleted and why (opened\n" +
+			"files, protected). With --apply, deletes them as the daemon does under\n" +
+			"DEACTIVATE_POLICY=delete: their group memberships are kept in their record for a\n" +
+			"reactivation, their workspaces and changelists stay. SCIM keeps showing them,\n" +
+			"inactive.\n\n" +
+			"It works under either DEACTIVATE_POLICY. For cron or a systemd timer: one line\n" +
+			"per user, a summary line last; exit status 1 when a user could not be deleted\n" +
+			"(with --apply) or Helix Core could not be read, 0 otherwise.\n\n" +
+			"  --apply    delete them (default: only list)\n"
 	case "healthcheck":
 		return "usage: p4scim healthcheck [--config FILE] [--env-file FILE] [--SETTING value ...]\n\n" +
 			"GET /healthz on the address serve listens on, over TLS when serve uses TLS; exit 0 if\n" +

@@ -273,6 +273,14 @@ func (h *memHelix) IncrementKey(_ context.Context, name string) (int64, error) {
 	return n + 1, nil
 }
 
+// License reports no user limit: the in-memory server never refuses a
+// create for the licence.
+func (h *memHelix) License(context.Context) (p4.License, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return p4.License{Users: int64(len(h.users)), UserLimit: -1, TimeRemaining: -1}, nil
+}
+
 // fuzzTargets are the request shapes that carry a body.
 var fuzzTargets = []struct{ method, path string }{
 	{"POST", "/Users"}, {"POST", "/Groups"}, {"PUT", "/Users/seed"}, {"PATCH", "/Users/seed"},

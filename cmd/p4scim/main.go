@@ -5,6 +5,7 @@
 //	p4scim serve [--dev] [flags]   run the daemon
 //	p4scim check [flags]           check configuration and Helix Core, one line per check
 //	p4scim healthcheck [flags]     GET /healthz of the daemon these settings describe
+//	p4scim reclaim [--apply]       list (delete) deactivated users past their grace period
 //	p4scim version                 print the version, commit and build date
 package main
 
@@ -37,6 +38,8 @@ commands:
   serve        run the SCIM bridge (serve --dev runs it against an embedded Helix Core emulator)
   check        check the configuration and Helix Core: one pass/fail line each
   healthcheck  GET /healthz of the daemon the settings describe (the image's HEALTHCHECK)
+  reclaim      list deactivated users past their grace period and the licences deleting them frees;
+               --apply deletes them
   version      print the version, commit and build date
   help         show this help
 
@@ -56,6 +59,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "check":
 		var ok bool
 		ok, err = check(ctx, args[1:], environ, stdout)
+		if err == nil && !ok {
+			return 1
+		}
+	case "reclaim":
+		var ok bool
+		ok, err = reclaim(ctx, args[1:], environ, stdout, stderr)
 		if err == nil && !ok {
 			return 1
 		}

@@ -166,6 +166,27 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	defer a.close()
 
+	// Scheduled work of the bridge, started once Helix Core answers: the
+	// licence gauges, and the reclaim sweep under DEACTIVATE_POLICY=delete.
+	var licenceGauges *metrics.Licence
+	if s.LicenseRefresh > 0 {
+		licenceGauges = metrics.NewLicence(a.registry)
+	}
+	var reclaimMetrics *metrics.Reclaim
+	if s.DeactivatePolicy == string(bridge.DeactivateDelete) && !s.DryRun {
+		reclaimMetrics = metrics.NewReclaim(a.registry)
+	}
+	startSchedules := func(svc *bridge.Service) {
+		afterReclaim := func() {}
+		if licenceGauges != nil {
+			go watchLicence(ctx, svc, licenceGauges, s.LicenseRefresh, log)
+			afterReclaim = func() { refreshLicence(ctx, svc, licenceGauges, log) }
+		}
+		if reclaimMetrics != nil {
+			go sweepReclaim(ctx, svc, reclaimMetrics, s.ReclaimInterval, afterReclaim, log)
+		}
+	}
+
 	rateLimit := limit.Rate(limit.RateOptions{
 		Overall: s.RateLimit, Burst: s.RateBurst, PerClient: s.RateLimitPerClient, ClientBurst: s.RateBurstPerClient,
 		ClientKey: limit.ClientIP(s.TrustedProxies), OnLimited: a.metrics.RateLimited,
@@ -234,6 +255,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 			return err
 		}
 		scim.Store(&h)
+		startSchedules(svc)
 		log.Info("connected to Helix Core", "p4port", a.p4.Port, "p4user", a.p4.User,
 			"server", info.ServerVersion, "case", info.CaseHandling)
 		return nil
@@ -443,7 +465,30 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 	}
 	_ = a.client.DeleteKey(ctx, key)
 	line(true, "keys writable", "")
-	return true, nil
+	return checkLicence(ctx, s, a, line), nil
+}
+
+// checkLicence prints the licence headroom; a full licence fails, since
+// no new user can then be provisioned.
+func checkLicence(ctx context.Context, s config.Config, a *app, line func(ok bool, what, detail string)) bool {
+	bcfg := s.BridgeConfig()
+	bcfg.P4User = a.p4.User
+	svc, err := bridge.New(a.client, bcfg)
+	if err != nil {
+		line(false, "licence headroom", err.Error())
+		return false
+	}
+	lic, err := svc.Licence(ctx)
+	if err != nil {
+		line(false, "licence headroom", fixFor(err))
+		return false
+	}
+	detail := lic.String()
+	if lic.Free() == 0 {
+		detail = "licence full, no user can be provisioned: " + detail
+	}
+	line(lic.Free() != 0, "licence headroom", detail)
+	return lic.Free() != 0
 }
 
 // trustFix is the operator's next step when p4 does not trust an ssl:

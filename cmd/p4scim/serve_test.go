@@ -165,6 +165,38 @@ func (d *daemon) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// TestServeLicenceGauges: the daemon reads the licence headroom at start
+// (and then on its schedule, never per scrape) into gauges.
+func TestServeLicenceGauges(t *testing.T) {
+	d := startDaemon(t)
+	want := []string{"p4scim_helix_license_users 1", "p4scim_helix_license_user_limit -1",
+		"p4scim_helix_license_time_remaining_seconds -1", "p4scim_helix_license_inactive_users 0"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, metrics := d.get(t, "/metrics")
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(metrics, w+"\n") {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %q", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := len(d.emu.Server.Invocations())
+	for range 3 {
+		d.get(t, "/metrics")
+	}
+	if n := len(d.emu.Server.Invocations()) - before; n != 0 {
+		t.Fatalf("3 scrapes ran %d p4 commands, want 0", n)
+	}
+}
+
 func TestServeMetricsAndReadiness(t *testing.T) {
 	d := startDaemon(t)
 	req, _ := http.NewRequest("POST", d.base+"/scim/v2/Users", strings.NewReader(
@@ -333,7 +365,8 @@ func TestCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"check", "--env-file", envFile}, env, &out, &out); code != 0 {
 		t.Fatalf("check against a running server: exit %d\n%s", code, out.String())
 	}
-	if strings.Count(out.String(), "ok ") != 7 || strings.Contains(out.String(), "FAIL") {
+	if strings.Count(out.String(), "ok ") != 8 || strings.Contains(out.String(), "FAIL") ||
+		!strings.Contains(out.String(), "ok   licence headroom: 1 standard users, no user limit; 0 deactivated users still hold a licence") {
 		t.Fatalf("check output:\n%s", out.String())
 	}
 	if err := emu.Server.Stop(); err != nil {
@@ -348,6 +381,36 @@ func TestCheck(t *testing.T) {
 	}
 	if strings.Contains(out.String(), emu.Password) {
 		t.Fatal("password in check output")
+	}
+}
+
+// TestCheckLicence: check prints the licence headroom and fails when the
+// licence is full, since no user could then be provisioned.
+func TestCheckLicence(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+		want  string
+		exit  int
+	}{
+		{"headroom", 10, "ok   licence headroom: 1 of 10 licensed users taken, 9 free; 0 deactivated users still hold a licence", 0},
+		{"full", 1, "FAIL licence headroom: licence full, no user can be provisioned: 1 of 1 licensed users taken, 0 free", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := p4emutest.Start(t, p4emu.Options{LicenseUsers: tt.limit})
+			envFile := filepath.Join(t.TempDir(), "empty.env")
+			if err := os.WriteFile(envFile, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := append(os.Environ(), "BEARER_TOKEN="+testToken, "P4PORT="+emu.Port, "P4USER="+emu.User,
+				"P4PASSWD="+emu.Password, "P4BIN="+emu.Bin, "P4TICKETS="+emu.Tickets, "P4TRUST="+emu.Trust)
+			var out strings.Builder
+			if code := run(context.Background(), []string{"check", "--env-file", envFile}, env, &out, &out); code != tt.exit ||
+				!strings.Contains(out.String(), tt.want) {
+				t.Fatalf("check: exit %d, want %d and %q:\n%s", code, tt.exit, tt.want, out.String())
+			}
+		})
 	}
 }
 

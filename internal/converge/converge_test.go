@@ -73,9 +73,10 @@ func binaries(t testing.TB) (p4, p4scim string) {
 func TestFaultAtEveryStep(t *testing.T) {
 	p4bin, _ := binaries(t)
 	cases := 0
-	for _, sc := range scenarios() {
+	for _, sc := range append(scenarios(), releaseScenarios()...) {
 		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy)}})
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy),
+				Deactivate: deactivatePolicy(sc)}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
@@ -120,6 +121,9 @@ func TestFaultAtEveryStep(t *testing.T) {
 // state, not merely a repeatable one.
 func checkPromise(t *testing.T, sc scenario, st helixState) {
 	t.Helper()
+	if sc.promise != nil {
+		sc.promise(t, st)
+	}
 	has := func(m map[string]string, k, sub string) {
 		t.Helper()
 		if !bytes.Contains([]byte(m[k]), []byte(sub)) {

@@ -74,7 +74,10 @@ func (d *daemons) running(t testing.TB) *daemon {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir,
 		"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "P4BIN=" + d.p4,
 		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
-		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error"}
+		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error",
+		// No background p4 commands (the licence gauges' refresh at start):
+		// they would be counted among the request's and shift the crash.
+		"LICENSE_REFRESH=0"}
 	cmd.Env = append(cmd.Env, d.extraEnv...)
 	procgroup.Isolate(cmd)
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
@@ -113,10 +116,15 @@ func (d *daemons) running(t testing.TB) *daemon {
 }
 
 func policyEnv(sc scenario) []string {
-	if sc.deletePolicy == "" {
-		return nil
+	var env []string
+	if sc.deletePolicy != "" {
+		env = append(env, "DELETE_POLICY="+sc.deletePolicy)
 	}
-	return []string{"DELETE_POLICY=" + sc.deletePolicy}
+	if sc.deactivateDelete {
+		// No sweep runs during the test: the deletion is the request's.
+		env = append(env, "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=24h")
+	}
+	return env
 }
 
 func readFile(path string) string {
@@ -178,7 +186,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 	}
 	p4bin, p4scim := binaries(t)
 	cases := 0
-	for _, sc := range scenarios() {
+	for _, sc := range append(scenarios(), releaseScenarios()...) {
 		t.Run(sc.name, func(t *testing.T) {
 			env := p4emutest.Start(t, p4emu.Options{})
 			d := &daemons{t: t, env: env, extraEnv: policyEnv(sc), p4scim: p4scim, p4: p4bin, hc: &http.Client{Timeout: 30 * time.Second,

@@ -50,6 +50,12 @@ type scenario struct {
 	op    step
 	// deletePolicy is DELETE_POLICY ("" = delete).
 	deletePolicy string
+	// deactivateDelete runs it with DEACTIVATE_POLICY=delete and
+	// DEACTIVATE_DELETE_AFTER=0s (release_test.go).
+	deactivateDelete bool
+	// promise, if set, checks the fault-free run's state against what the
+	// operation promises (checkPromise).
+	promise func(t testing.TB, st helixState)
 }
 
 func user(userName string, extra ...any) map[string]any {
@@ -213,7 +219,7 @@ func capture(s *p4emu.Server) helixState {
 }
 
 // normaliseRecord drops a record's timestamps, which a real daemon takes
-// from its clock.
+// from its clock (the deactivation's too, release_test.go).
 func normaliseRecord(v string) string {
 	var m map[string]any
 	if !strings.HasPrefix(v, "{") || json.Unmarshal([]byte(v), &m) != nil {
@@ -221,6 +227,7 @@ func normaliseRecord(v string) string {
 	}
 	delete(m, "created")
 	delete(m, "modified")
+	delete(m, "deactivatedAt")
 	b, _ := json.Marshal(m)
 	return string(b)
 }

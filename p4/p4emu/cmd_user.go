@@ -309,6 +309,11 @@ func userDelete(c *cmdCtx, f cmdFlags) {
 		c.out.fail(genUnknown, "User %s doesn't exist.", name)
 		return
 	}
+	if u.openedOn > 0 && !f.has("D") {
+		// An info message and exit 0, not an error (§2.3).
+		c.out.info("User %s has file(s) open on %d client(s) and can't be deleted.", u.Name, u.openedOn)
+		return
+	}
 	if f.has("F") {
 		// -F also removes the user from every group (§2.3).
 		for k, g := range s.groups {

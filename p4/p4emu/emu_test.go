@@ -452,3 +452,24 @@ func TestTextFormInput(t *testing.T) {
 		t.Errorf("group %+v", g)
 	}
 }
+
+// TestUserDeleteWithOpenedFiles: a user with opened files is refused by
+// `user -d -f` with an info message and exit 0 (§2.3), and deleted once
+// its files are no longer open.
+func TestUserDeleteWithOpenedFiles(t *testing.T) {
+	env := start(t, p4emu.Options{})
+	runSteps(t, env, []step{{name: "create", stdin: input(t, "User", "bob", "Email", "bob@x.com", "FullName", "Bob"),
+		args: []string{"user", "-i", "-f"}, want: []marshal.Dict{info("User bob saved.")}}})
+	if err := env.Server.SetOpenedFiles("bob", 2); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, env, []step{{name: "refused", args: []string{"user", "-d", "-f", "bob"},
+		want: []marshal.Dict{info("User bob has file(s) open on 2 client(s) and can't be deleted.")}}})
+	if _, ok := env.Server.User("bob"); !ok {
+		t.Fatal("bob deleted despite opened files")
+	}
+	if err := env.Server.SetOpenedFiles("bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, env, []step{{name: "deleted", args: []string{"user", "-d", "-f", "bob"}, want: []marshal.Dict{info("User bob deleted.")}}})
+}

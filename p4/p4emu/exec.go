@@ -41,6 +41,7 @@ func (s *Server) handlers() map[string]handler {
 		"keys":       {run: cmdKeys},
 		"protects":   {run: cmdProtects},
 		"configure":  {run: cmdConfigure},
+		"license":    {run: cmdLicense},
 	}
 }
 
@@ -228,6 +229,7 @@ var usages = map[string]string{
 	"renameuser": "renameuser [ -f ] --from=oldUser --to=newUser",
 	"configure":  "configure show variable",
 	"protects":   "protects [-s spec] [ -a | -g group | -u user ] [ -h host | -H ] [-S | -A] [ -m ] [ file ... ]",
+	"license":    "license -o | -i | -u | -L",
 }
 
 // formatDate is the spec date format (§2.1).

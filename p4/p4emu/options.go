@@ -16,6 +16,9 @@ type Options struct {
 	MinPasswordLength int
 	// LicenseUsers caps the number of standard users; 0 = unlimited.
 	LicenseUsers int
+	// LicenseExpires is when the licence ends (`license -u` reports the
+	// seconds left as licenseTimeRemaining); zero = never.
+	LicenseExpires time.Time
 	// CaseInsensitive makes names compare case-insensitively (caseHandling).
 	CaseInsensitive bool
 	// TicketLifetime is the default ticket lifetime (a group's Timeout

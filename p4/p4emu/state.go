@@ -75,6 +75,10 @@ type userRec struct {
 	User
 	password  string
 	pwChanged time.Time
+	// openedOn is how many workspaces hold files the user has opened: a
+	// `user -d` without -D is then refused (§2.3). The emulator has no
+	// depot; tests set it with SetOpenedFiles.
+	openedOn int
 }
 
 func (u userRec) public() User {
@@ -218,6 +222,19 @@ func (s *Server) DeleteUser(name string) error {
 	}
 	delete(s.users, s.norm(name))
 	s.revokeTicketsLocked(name)
+	return nil
+}
+
+// SetOpenedFiles says that user has files opened on clients workspaces
+// (0: none), so that `p4 user -d -f` refuses to delete it (§2.3).
+func (s *Server) SetOpenedFiles(user string, clients int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[s.norm(user)]
+	if !ok {
+		return fmt.Errorf("%w: user %s", ErrNotFound, user)
+	}
+	u.openedOn = clients
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 func TestConfigsUseRealMetricNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, Build{Version: "test"})
+	NewLicence(reg)
+	NewReclaim(reg)
 	// Labelled vectors appear in Gather only once used.
 	m.requests.WithLabelValues("Users", "GET", "200").Inc()
 	m.duration.WithLabelValues("Users", "GET").Observe(0.1)
