@@ -13,7 +13,6 @@ import (
 	"github.com/p4scim/p4scim/scimhandlers/metrics"
 )
 
-
 // reclaim runs `p4scim reclaim`. ok is false when a deletion failed.
 func reclaim(ctx context.Context, args, environ []string, stdout, stderr io.Writer) (ok bool, err error) {
 	apply := false
