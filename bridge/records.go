@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,12 @@ type userRecord struct {
 	// Pending is pendingCreate while a create has not finished: its
 	// retry completes it instead of answering 409 (lifecycle.go).
 	Pending string `json:"pending,omitempty"`
+	// ID is the SCIM id of a renamed user (the name it was created
+	// with); empty while the id is the Helix Core name (rename.go).
+	ID string `json:"id,omitempty"`
+	// RenamedFrom is the old Helix Core name while Pending is
+	// pendingRename.
+	RenamedFrom string `json:"renamedFrom,omitempty"`
 }
 
 // groupRecord is what the bridge keeps about a group.
@@ -97,9 +105,11 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 	return keys
 }
 
-// saveUserRecord writes the record and the index keys it adds, in one
-// `key -m`, and removes (best effort) the index keys of old it no longer
-// implies. old is nil for a user the bridge never wrote.
+// saveUserRecord removes the index keys of old that rec no longer implies,
+// then writes the record and the index keys it adds, in one `key -m`. old
+// is nil for a user the bridge never wrote. The removals come first, and
+// fail the write, because once the record is written nothing names them:
+// a retry after a failure finds the old record and removes them again.
 func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
@@ -112,15 +122,12 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 		}
 		delete(stale, k)
 	}
-	if err := s.writeUserRecord(ctx, name, rec, added...); err != nil {
-		return err
-	}
-	for k := range stale {
+	for _, k := range slices.Sorted(maps.Keys(stale)) {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", k, "user", name, "err", err)
+			return helixError(err, "user "+name)
 		}
 	}
-	return nil
+	return s.writeUserRecord(ctx, name, rec, added...)
 }
 
 func (s *Service) groupNameKey(displayName string) string {

@@ -43,7 +43,8 @@ type userState struct {
 // pending claim and finishes it (201); a create of a user whose create
 // finished answers 409.
 //
-// p4 commands: index, users, record, user -i, passwd, record: 6.
+// p4 commands: index, users, alias (a renamed user's id is reserved:
+// rename.go), record, user -i, passwd, record: 7.
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
@@ -75,6 +76,11 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 	existing, err := s.helix.Users(ctx, name)
 	if err != nil {
 		return User{}, helixError(err, "user "+name)
+	}
+	if len(existing) == 0 {
+		if err := s.checkIDFree(ctx, userName, name); err != nil {
+			return User{}, err
+		}
 	}
 	now := s.cfg.Now().UTC()
 	rec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: now, Modified: now}
@@ -198,9 +204,10 @@ func specFields(doc map[string]any) (email, fullName string, err error) {
 	return email, fullName, nil
 }
 
-// GetUser returns the user with this id. p4 commands: users, key: 2.
+// GetUser returns the user with this id. p4 commands: users, key: 2; 4
+// for a renamed user (rename.go).
 func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
-	st, err := s.readUser(ctx, id, false)
+	st, err := s.resolveUser(ctx, id, false)
 	if err != nil {
 		return User{}, err
 	}
@@ -307,7 +314,7 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 		return User{}, busyError(id, err)
 	}
 	defer unlock()
-	st, err := s.readUser(ctx, id, true)
+	st, err := s.resolveUser(ctx, id, true)
 	if err != nil {
 		return User{}, err
 	}
@@ -321,6 +328,9 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 	}
 	password, hasPassword := stripComputed(doc)
 	if err := validateDoc(doc); err != nil {
+		return User{}, err
+	}
+	if err := s.finishOrRename(ctx, id, st, doc); err != nil {
 		return User{}, err
 	}
 	return s.applyUser(ctx, st, doc, password, hasPassword)
@@ -365,7 +375,7 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 			return User{}, helixError(err, "user "+name)
 		}
 	}
-	next := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified, Pending: rec.Pending}
+	next := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified, Pending: carriedPending(rec.Pending), ID: rec.ID}
 	if st.rec == nil {
 		next.Pending = ""
 	}
@@ -415,27 +425,36 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 		return busyError(id, err)
 	}
 	defer unlock()
-	users, err := s.helix.Users(ctx, id)
+	return s.deleteUser(ctx, id, id)
+}
+
+// deleteUser is DeleteUser of the user whose id is id, read under the
+// Helix Core name name (a renamed user's is not its id: rename.go).
+func (s *Service) deleteUser(ctx context.Context, id, name string) error {
+	users, err := s.helix.Users(ctx, name)
 	if err != nil {
-		return helixError(err, "user "+id)
+		return helixError(err, "user "+name)
 	}
-	rec, err := s.readUserRecord(ctx, id)
+	rec, err := s.readUserRecord(ctx, name)
 	if err != nil {
 		return err
 	}
+	if rec != nil && rec.ID != "" && !s.sameName(rec.ID, id) {
+		return userNotFound(id) // the Helix Core name of a renamed user, not its id
+	}
 	if len(users) == 0 {
 		if rec == nil {
-			return userNotFound(id)
+			return s.deleteRenamed(ctx, id, name)
 		}
 		// The user is gone but its record is not: an earlier DELETE
 		// stopped after `user -d`. Finish its clean-up.
-		return s.finishDelete(ctx, id, rec)
+		return s.finishDelete(ctx, name, rec)
 	}
 	if rec != nil && rec.Deleted {
 		return userNotFound(id) // hidden by an earlier deactivating DELETE
 	}
 	st := &userState{spec: users[0], rec: rec}
-	name := st.spec.Name
+	name = st.spec.Name
 	if s.isProtected(name, st.spec.Type) {
 		return protectedError(name)
 	}
@@ -454,7 +473,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 // toUser builds the SCIM view: the record's document, with Helix Core's
 // Email and FullName winning where an admin changed them.
 func (s *Service) toUser(st *userState) User {
-	u := User{ID: st.spec.Name, Modified: st.spec.Update}
+	u := User{ID: userID(st), Modified: st.spec.Update}
 	if st.rec == nil {
 		u.Doc = s.synthUserDoc(st.spec)
 		u.Created = st.spec.Update

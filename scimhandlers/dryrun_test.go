@@ -73,7 +73,7 @@ func TestAuditLine(t *testing.T) {
 	}
 	ok, refused := lines[0], lines[1]
 	if ok["token"] != "test" || ok["operation"] != "create" || ok["id"] != "audit.user" || ok["result"] != "ok" ||
-		!strings.Contains(ok["p4"].(string), "user -i -f") || !strings.Contains(ok["p4"].(string), "passwd") || ok["p4_count"] != float64(6) {
+		!strings.Contains(ok["p4"].(string), "user -i -f") || !strings.Contains(ok["p4"].(string), "passwd") || ok["p4_count"] != float64(7) {
 		t.Fatalf("audit line: %v", ok)
 	}
 	if !strings.HasPrefix(refused["result"].(string), "conflict") {
@@ -109,7 +109,7 @@ func TestRequestLogP4Time(t *testing.T) {
 	if len(requests) != 3 || len(audits) != 1 {
 		t.Fatalf("request lines %d, audit lines %d:\n%s", len(requests), len(audits), log.String())
 	}
-	for i, wantCmds := range []float64{audits[0]["p4_count"].(float64), 2, 1} {
+	for i, wantCmds := range []float64{audits[0]["p4_count"].(float64), 2, 2} {
 		r := requests[i]
 		dur, _ := r["duration_ms"].(float64)
 		inP4, _ := r["p4_ms"].(float64)

@@ -110,6 +110,7 @@ type Config struct {
 	NewUserType       string // standard | operator | service
 	NewUserAuthMethod string // "" = server default | perforce | perforce+2fa | ldap | ldap+2fa
 	PasswordSync      bool
+	AllowUserRename   bool // ALLOW_USER_RENAME: a userName change renames the Helix Core user
 	DeprovisionGroup  string
 	DeletePolicy      string        // delete | deactivate
 	LockTTL           time.Duration // LOCK_TTL: a crashed replica's group lock is taken over after this
@@ -218,6 +219,7 @@ func configSettings() []configSetting {
 		{name: "NEW_USER_TYPE", group: "Provisioning policy", def: "standard", help: "Type of created users: standard | operator | service"},
 		{name: "NEW_USER_AUTH_METHOD", group: "Provisioning policy", help: "AuthMethod of created users; empty = server default"},
 		{name: "PASSWORD_SYNC", group: "Provisioning policy", def: "true", boolean: true, help: "set SCIM passwords in Helix Core (p4 passwd)"},
+		{name: "ALLOW_USER_RENAME", group: "Provisioning policy", def: "false", boolean: true, help: "a userName change renames the Helix Core user (p4 renameuser); the SCIM id stays"},
 		{name: "DEPROVISION_GROUP", group: "Provisioning policy", help: "group deactivated users are moved into (deny it in protections); empty = none"},
 		{name: "DELETE_POLICY", group: "Provisioning policy", def: "delete", help: "what SCIM DELETE does: delete | deactivate"},
 		{name: "LOCK_TTL", group: "Provisioning policy", def: "30s", help: "a group lock a crashed replica left is taken over after this; must exceed the longest group write"},
@@ -1054,6 +1056,7 @@ func (c *Config) parsePolicy(p *configParser) {
 	c.NewUserType = p.oneOf("NEW_USER_TYPE", "standard", "operator", "service")
 	c.NewUserAuthMethod = p.oneOf("NEW_USER_AUTH_METHOD", "", "perforce", "perforce+2fa", "ldap", "ldap+2fa")
 	c.PasswordSync = p.boolean("PASSWORD_SYNC")
+	c.AllowUserRename = p.boolean("ALLOW_USER_RENAME")
 	c.DeprovisionGroup = p.str("DEPROVISION_GROUP")
 	if c.DeprovisionGroup != "" {
 		if why := helixNameProblem(c.DeprovisionGroup); why != "" {
@@ -1193,6 +1196,7 @@ func (c Config) BridgeConfig() bridge.Config {
 		NewUserType:         c.NewUserType,
 		NewUserAuth:         c.NewUserAuthMethod,
 		DisablePasswordSync: !c.PasswordSync,
+		AllowUserRename:     c.AllowUserRename,
 		DenyGroup:           c.DeprovisionGroup,
 		Delete:              bridge.DeletePolicy(c.DeletePolicy),
 		LockTTL:             c.LockTTL,

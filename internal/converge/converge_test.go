@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	cases := 0
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Now: func() time.Time { return fixedNow }}})
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, AllowUserRename: sc.renames, Now: func() time.Time { return fixedNow }}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
@@ -142,6 +143,24 @@ func checkPromise(t *testing.T, sc scenario, st helixState) {
 		has(st.Users, "fay", "passwordIs=["+reactPassword+"]")
 		if bytes.Contains([]byte(st.Groups[denyGroup]), []byte("fay")) {
 			t.Errorf("fay still in the deny group: %s", st.Groups[denyGroup])
+		}
+	case "rename PUT", "rename PATCH":
+		from, to := "lee", "leo"
+		if sc.name == "rename PATCH" {
+			from, to = "max", "maxine"
+		}
+		if _, ok := st.Users[from]; ok {
+			t.Errorf("%s not renamed", from)
+		}
+		has(st.Users, to, "passwordIs=["+createPassword+"] sessions=1")
+		has(st.Groups, "Eng_"+from, "users=["+to+"]")
+		has(st.Groups, "Leads_"+from, to)
+		has(st.Keys, keyPrefix+"renamed."+from, to)
+		has(st.Keys, keyPrefix+"user."+to, `"id":"`+from+`"`)
+		for k, v := range st.Keys {
+			if k == keyPrefix+"user."+from || strings.Contains(v, `"pending"`) || (!strings.HasPrefix(k, keyPrefix+"user.") && v == from) {
+				t.Errorf("key %s = %q left by the rename", k, v)
+			}
 		}
 	case "DELETE user":
 		if _, ok := st.Users["gus"]; ok {
