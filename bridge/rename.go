@@ -141,7 +141,13 @@ func (s *Service) finishOrRename(ctx context.Context, id string, st *userState, 
 	if err != nil || to == "" {
 		return err
 	}
-	unlock, err := s.locks.lock(ctx, "user/"+to) // the lock a create of that name takes
+	// The lock a create of that name takes, so that neither overtakes the
+	// other. Bounded: two renames of two users onto each other's names
+	// would otherwise wait for each other for good (both are refused once
+	// either gets in).
+	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
+	defer cancel()
+	unlock, err := s.locks.lock(waitCtx, "user/"+to)
 	if err != nil {
 		return busyError(to, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/p4scim/p4scim/bridge"
@@ -259,5 +260,53 @@ func TestRenameP4Commands(t *testing.T) {
 	// the new profile (record and indexes, old index delete).
 	if rename != 13 {
 		t.Errorf("rename PATCH: %d p4 commands, want 13", rename)
+	}
+}
+
+// TestRenamesRace sends renames of one user to two names at once, and
+// back and forth, as an IdP retrying an old change and sending a new one
+// would: they are serialised on the user's lock, so the user ends under
+// one of the names with its id, and no claim, old record or stale alias
+// is left.
+func TestRenamesRace(t *testing.T) {
+	st, _ := renameStack(t, true)
+	emu := st.Emu.Server
+	targets := []string{"ada.one@new.example", "ada.two@new.example", "ada.one@new.example", "ada.two@new.example"}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(targets))
+	for i, userName := range targets {
+		wg.Go(func() {
+			statuses[i] = st.Do("PATCH", "/Users/ada", patch(map[string]any{"op": "replace", "path": "userName", "value": userName})).Status
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			t.Errorf("rename %d to %s: status %d", i, targets[i], s)
+		}
+	}
+	r := st.Do("GET", "/Users/ada", nil).Must(t, 200)
+	final := strings.TrimSuffix(r.Str("userName"), "@new.example")
+	if final != "ada.one" && final != "ada.two" {
+		t.Fatalf("final userName %q", r.Str("userName"))
+	}
+	var names []string
+	for _, u := range emu.Users() {
+		names = append(names, u.Name)
+	}
+	if !slices.Contains(names, final) || slices.Contains(names, "ada") || len(names) != 2 { // final and the super user
+		t.Errorf("Helix Core users %v, want %s and the super user", names, final)
+	}
+	keys := emu.Keys()
+	if keys["p4scim.renamed.ada"] != final {
+		t.Errorf("alias = %q, want %q", keys["p4scim.renamed.ada"], final)
+	}
+	for k, v := range keys {
+		if strings.HasPrefix(k, "p4scim.user.") && k != "p4scim.user."+final {
+			t.Errorf("record %s left: %s", k, v)
+		}
+		if strings.Contains(v, `"pending"`) {
+			t.Errorf("%s still pending: %s", k, v)
+		}
 	}
 }
