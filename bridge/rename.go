@@ -207,13 +207,13 @@ func (s *Service) checkRenameTarget(ctx context.Context, id string, st *userStat
 }
 
 // checkRenamePrivilege is where a rename is refused (403) when the user or
-// the target name would be privileged in Helix Core: a name the protections
-// table grants admin or super to (`protects -u NAME -m`). The privilege
-// checks of writes are not in this branch; until they are wired here it
-// refuses nothing, and the protected-user rules (isProtected) are the only
-// ones applied.
-func (s *Service) checkRenamePrivilege(ctx context.Context, from, to string) error {
-	_, _, _ = ctx, from, to
+// the target name is privileged in Helix Core: a name the protections
+// table grants admin or super to (`protects -u NAME -m`), which a rename
+// would hand to another person or take from an admin. NOT WIRED YET: the
+// privilege checks of writes live on another branch; until they are called
+// here this refuses nothing, and only the protected-user rules
+// (isProtected) apply to renames.
+func (s *Service) checkRenamePrivilege(_ context.Context, _, _ string) error {
 	return nil
 }
 
@@ -325,20 +325,22 @@ func (s *Service) checkIDFree(ctx context.Context, userName, name string) error 
 }
 
 // aliasOwner is the current Helix Core name of the renamed user whose id
-// is id, or "" when there is none. An alias no user answers to any more
-// (left by a rename or delete that did not finish) is removed, best
-// effort, so that it does not reserve the name for good.
+// is id, or "" when there is none. The id stays taken while any record
+// claims it (the user's, hidden or not, or a rename's claim); an alias no
+// record answers to any more (left by a rename or delete that did not
+// finish) is removed, best effort, so that it does not reserve the name
+// for good. p4 commands: key, and the record it names.
 func (s *Service) aliasOwner(ctx context.Context, id string) (string, error) {
 	to, err := s.lookupIndex(ctx, s.renamedKey(id))
-	if err != nil || to == "" {
+	if err != nil || to == "" || s.sameName(to, id) {
 		return "", err
 	}
-	st, err := s.resolveUser(ctx, id, false)
-	switch {
-	case err == nil:
-		return st.spec.Name, nil
-	case ErrorCode(err) != ENotFound:
+	rec, err := s.readUserRecord(ctx, to)
+	if err != nil {
 		return "", err
+	}
+	if rec != nil && s.sameName(rec.ID, id) {
+		return to, nil
 	}
 	if err := s.helix.DeleteKey(ctx, s.renamedKey(id)); err != nil && !errors.Is(err, p4.ErrNotFound) {
 		s.cfg.Logger.WarnContext(ctx, "could not remove a stale alias", "id", id, "err", err)
