@@ -145,13 +145,16 @@ func (s *Service) finishOrRename(ctx context.Context, id string, st *userState, 
 	// other. Bounded: two renames of two users onto each other's names
 	// would otherwise wait for each other for good (both are refused once
 	// either gets in).
-	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
-	defer cancel()
-	unlock, err := s.locks.lock(waitCtx, "user/"+to)
-	if err != nil {
-		return busyError(to, err)
+	// A rename back to the id needs none: the caller holds the id's.
+	if !s.sameName(to, id) {
+		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
+		defer cancel()
+		unlock, err := s.locks.lock(waitCtx, "user/"+to)
+		if err != nil {
+			return busyError(to, err)
+		}
+		defer unlock()
 	}
-	defer unlock()
 	if err := s.checkRenameTarget(ctx, id, st, to, strings.TrimSpace(str(doc, "userName"))); err != nil {
 		return err
 	}

@@ -1,0 +1,78 @@
+package bridge_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/p4scim/p4scim/bridge"
+)
+
+// setUserName is a PATCH that replaces the userName.
+func setUserName(userName string) func(map[string]any) error {
+	return func(doc map[string]any) error { doc["userName"] = userName; return nil }
+}
+
+// TestRenameEdges covers what the end-to-end tests do not: a rename back
+// to the id drops the alias (the user is a never-renamed one again, GET
+// costs 2), two renames in a row keep one alias, an alias left by an
+// unfinished clean-up neither blocks a create nor survives it, and a
+// DELETE whose clean-up stopped before the alias finishes it.
+func TestRenameEdges(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		run  func(t *testing.T, svc *bridge.Service, keys func() map[string]string, set func(k, v string))
+	}{
+		{"rename twice, then back to the id", func(t *testing.T, svc *bridge.Service, keys func() map[string]string, _ func(k, v string)) {
+			for _, userName := range []string{"ada.b@example.com", "ada.c@example.com"} {
+				if u, err := svc.PatchUser(ctx, "ada", setUserName(userName)); err != nil || u.ID != "ada" {
+					t.Fatalf("rename to %s: %v %v", userName, u.ID, err)
+				}
+			}
+			if k := keys(); k["p4scim.renamed.ada"] != "ada.c" || k["p4scim.user.ada.b"] != "" {
+				t.Fatalf("after two renames: alias %q, record at ada.b %q", k["p4scim.renamed.ada"], k["p4scim.user.ada.b"])
+			}
+			if _, err := svc.PatchUser(ctx, "ada", setUserName("ada@example.com")); err != nil {
+				t.Fatal(err)
+			}
+			k := keys()
+			if _, ok := k["p4scim.renamed.ada"]; ok {
+				t.Error("alias kept after the rename back to the id")
+			}
+			if rec := k["p4scim.user.ada"]; rec == "" || strings.Contains(rec, `"id"`) {
+				t.Errorf("record after the rename back: %q", rec)
+			}
+			if u, err := svc.GetUser(ctx, "ada"); err != nil || u.ID != "ada" || u.Doc["userName"] != "ada@example.com" {
+				t.Errorf("GET after the rename back: %+v %v", u, err)
+			}
+		}},
+		{"a stale alias does not reserve a name", func(t *testing.T, svc *bridge.Service, keys func() map[string]string, set func(k, v string)) {
+			set("p4scim.renamed.zed", "nobody")
+			if _, err := svc.CreateUser(ctx, map[string]any{"userName": "zed@example.com"}); err != nil {
+				t.Fatalf("create onto a stale alias: %v", err)
+			}
+			if _, ok := keys()["p4scim.renamed.zed"]; ok {
+				t.Error("stale alias kept")
+			}
+		}},
+		{"DELETE finishes a clean-up left at the alias", func(t *testing.T, svc *bridge.Service, _ func() map[string]string, set func(k, v string)) {
+			set("p4scim.renamed.gone", "gone.now")
+			if err := svc.DeleteUser(ctx, "gone"); err != nil {
+				t.Fatalf("first DELETE: %v", err)
+			}
+			if err := svc.DeleteUser(ctx, "gone"); bridge.ErrorCode(err) != bridge.ENotFound {
+				t.Fatalf("second DELETE: %v, want not found", err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, env, _ := newService(t, bridge.Config{AllowUserRename: true})
+			if _, err := svc.CreateUser(ctx, map[string]any{"userName": "ada@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			tc.run(t, svc, env.Server.Keys, env.Server.SetKey)
+		})
+	}
+}
