@@ -38,8 +38,8 @@ type groupState struct {
 // CreateGroup provisions a group from a SCIM document (displayName,
 // optional externalId and members).
 //
-// p4 commands: lock (2), index, group -o, record, index, group -i, plus one
-// `users` when members are given: 7 (8 with members).
+// p4 commands: lock (2), index, group -o, record (pending), group -i,
+// record, plus one `users` when members are given: 8 (9 with members).
 func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, error) {
 	doc = cloneDoc(doc)
 	stripComputed(doc)
@@ -61,6 +61,8 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 	delete(doc, "members")
 
 	var out Group
+	var final *groupRecord // the record that ends the create, written after the lock's release
+	var added int
 	err = s.withCreateLock(ctx, name, func(ctx context.Context) error {
 		if err := s.checkDisplayNameFree(ctx, displayName, name); err != nil {
 			return err
@@ -129,18 +131,23 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 				s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
 			}
 		}
-		// The claim's mark cleared, last: until then a retry finishes the
-		// create.
-		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, rec) }); err != nil {
-			return err
-		}
-		s.cfg.OnChange("group", "created", 1)
-		s.cfg.OnChange("member", "added", len(spec.Users)+len(spec.Subgroups))
 		ids, err := s.renamedIDs(ctx)
 		if err != nil {
 			return err
 		}
 		out = s.toGroup(&groupState{spec: spec, rec: rec, ids: ids})
+		final, added = rec, len(spec.Users)+len(spec.Subgroups)
+		return nil
+	}, func(ctx context.Context) error {
+		// The claim's mark cleared, last, after the lock's release: until
+		// then a retry finishes the create. (A write from another replica
+		// in between would be lost; an IdP does not write to a group whose
+		// create has not answered.)
+		if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, final) }); err != nil {
+			return err
+		}
+		s.cfg.OnChange("group", "created", 1)
+		s.cfg.OnChange("member", "added", added)
 		return nil
 	})
 	return out, err
@@ -444,32 +451,15 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 		// no-op writes (Okta renames a group to its own name before each
 		// membership change); those change nothing and count nothing.
 		changed := false
-		if st.rec == nil || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
-			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
-			if err := s.writeGroupRecord(ctx, name, rec); err != nil {
-				return err
-			}
-			st.rec = rec
-			changed = true
-		}
-		if !strings.EqualFold(oldDisplayName, displayName) {
-			oldKey := ""
-			if oldDisplayName != "" {
-				oldKey = s.groupNameKey(oldDisplayName)
-			}
-			if err := s.moveIndex(ctx, s.groupNameKey(displayName), oldKey, name); err != nil {
-				return err
-			}
-			changed = true
-		}
+		// Helix Core first, the record last (lifecycle.go): a retry after
+		// a failure at any step sees the record as it was and writes every
+		// step again. The spec is written when Helix Core's differs.
 		if !sameSet(users, st.spec.Users) || !sameSet(subgroups, st.spec.Subgroups) {
 			spec := st.spec
 			spec.Users, spec.Subgroups = users, subgroups
-			if len(spec.Users)+len(spec.Subgroups)+len(spec.Owners) == 0 {
-				// Helix Core deletes a group with no users, subgroups or
-				// owners; SCIM groups may be empty.
-				spec.Owners = []string{s.cfg.P4User}
-			}
+			// Helix Core deletes a group with no users, subgroups or
+			// owners; SCIM groups may be empty.
+			s.keepGroup(&spec)
 			if _, err := s.helix.SaveGroup(ctx, spec); err != nil {
 				return helixError(err, "group "+name)
 			}
@@ -478,6 +468,28 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			s.cfg.OnChange("member", "added", added)
 			s.cfg.OnChange("member", "removed", removed)
 			st.spec = spec
+			changed = true
+		}
+		renamed := !strings.EqualFold(oldDisplayName, displayName)
+		if st.rec == nil || renamed || !reflect.DeepEqual(normalise(rec.Doc), normalise(doc)) {
+			var index []string
+			if renamed {
+				// The old displayName's entry goes before the record (which
+				// still names it, so a look-up by it finds the group by its
+				// record meanwhile); the new one in the record's own
+				// command, so neither exists without the other.
+				if oldDisplayName != "" {
+					if err := s.helix.DeleteKey(ctx, s.groupNameKey(oldDisplayName)); err != nil && !errors.Is(err, p4.ErrNotFound) {
+						return helixError(err, "group "+name)
+					}
+				}
+				index = []string{s.groupNameKey(displayName)}
+			}
+			rec = &groupRecord{Doc: doc, Created: rec.Created, Modified: s.cfg.Now().UTC()}
+			if err := s.commit(ctx, func() error { return s.writeGroupRecord(ctx, name, rec, index...) }); err != nil {
+				return err
+			}
+			st.rec = rec
 			changed = true
 		}
 		if changed {
@@ -532,7 +544,8 @@ func sameSet(a, b []string) bool {
 
 // DeleteGroup deletes the Helix Core group, then its name index, then its
 // record, which is the marker that clean-up is pending: a retry whose group
-// is gone but whose record remains finishes it (then 404).
+// is gone but whose record remains finishes the clean-up (204); once
+// nothing is left it answers 404.
 // p4 commands: lock (2), group -o, key, group -d, 2 × key -d: 7.
 func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 	if ValidateName(id) != nil || s.isReservedGroup(id) {

@@ -119,10 +119,12 @@ func (s *Service) undoCreate(ctx context.Context, name string, rec *userRecord) 
 }
 
 // deactivate makes an inactive user unable to reach Helix Core, every step
-// on every attempt: the password replaced by a random one nobody knows
-// (which ends the sessions too), every session on every host ended, and
-// membership of the deny group, if one is configured. The password comes
-// first so that a login between the steps is ended by the logout.
+// on every attempt: the password replaced by a random one nobody knows,
+// every session on every host ended, and membership of the deny group, if
+// one is configured. The password comes first so that a login between the
+// steps is ended by the logout. (p4-cli.md §4.1 says a password change
+// ends "your" tickets; whether a super user's `passwd USER` ends USER's is
+// [INF], so the logout is never left out.)
 // p4 commands: passwd, logout, and 3 or 4 for the deny group.
 func (s *Service) deactivate(ctx context.Context, name, authMethod string) error {
 	if !strings.HasPrefix(authMethod, "ldap") {

@@ -79,11 +79,17 @@ func (s *Service) withLock(ctx context.Context, name string, fn func(context.Con
 // most likely was never set: it starts with the `key -i` that a never-set
 // key needs instead of first failing a compare-and-set on it, which saves
 // one p4 command (3 in all when uncontended).
-func (s *Service) withCreateLock(ctx context.Context, name string, fn func(context.Context) error) error {
-	return s.lockAndRun(ctx, name, true, fn)
+//
+// then, if fn succeeded, runs after the Helix Core lock is released but
+// while the in-process lock is held: the step that ends a create (clearing
+// its pending mark) must come after the release, so that a crash before any
+// of the create's commands, the release included, leaves the mark for the
+// retry to find.
+func (s *Service) withCreateLock(ctx context.Context, name string, fn, then func(context.Context) error) error {
+	return s.lockAndRun(ctx, name, true, fn, then)
 }
 
-func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn func(context.Context) error) error {
+func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn func(context.Context) error, then ...func(context.Context) error) error {
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.LockWait)
 	defer cancel()
 	unlock, err := s.locks.lock(waitCtx, name)
@@ -97,10 +103,17 @@ func (s *Service) lockAndRun(ctx context.Context, name string, fresh bool, fn fu
 	if err != nil {
 		return err
 	}
+	err = fn(ctx)
 	// Release even if the request's context ended, so the lock does not
 	// linger until its TTL.
-	defer s.release(context.WithoutCancel(ctx), key, holder)
-	return fn(ctx)
+	s.release(context.WithoutCancel(ctx), key, holder)
+	for _, step := range then {
+		if err != nil {
+			break
+		}
+		err = step(ctx)
+	}
+	return err
 }
 
 // releaseAttempts bounds the retries of a failed release. A release that

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -105,11 +103,13 @@ func (s *Service) userIndexKeys(rec *userRecord) []string {
 	return keys
 }
 
-// saveUserRecord removes the index keys of old that rec no longer implies,
-// then writes the record and the index keys it adds, in one `key -m`. old
-// is nil for a user the bridge never wrote. The removals come first, and
-// fail the write, because once the record is written nothing names them:
-// a retry after a failure finds the old record and removes them again.
+// saveUserRecord writes the record and the index keys it adds, in one
+// `key -m`, after removing the index keys of old it no longer implies. old
+// is nil for a user the bridge never wrote. The removals come first so that
+// the record, written last, is the marker that they are done (lifecycle.go):
+// a retry after a failed removal still finds old's keys in the record and
+// removes them. Meanwhile a look-up by a removed value misses, as it will
+// once the write is done.
 func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *userRecord) error {
 	stale := map[string]bool{}
 	for _, k := range s.userIndexKeys(old) {
@@ -117,12 +117,12 @@ func (s *Service) saveUserRecord(ctx context.Context, name string, rec, old *use
 	}
 	var added []string
 	for _, k := range s.userIndexKeys(rec) {
-		if old == nil || !stale[k] || old.Deleted {
+		if old == nil || !stale[k] || old.Deleted || old.Pending != "" {
 			added = append(added, k)
 		}
 		delete(stale, k)
 	}
-	for _, k := range slices.Sorted(maps.Keys(stale)) {
+	for k := range stale {
 		if err := s.helix.DeleteKey(ctx, k); err != nil && !errors.Is(err, p4.ErrNotFound) {
 			return helixError(err, "user "+name)
 		}

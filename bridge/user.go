@@ -257,8 +257,10 @@ func userNotFound(id string) error {
 // ReplaceUser applies a PUT: doc replaces what the IdP wrote before.
 // "active" keeps its value when the PUT leaves it out.
 //
-// p4 commands: user -o, key, then only what changed (user -i, key, passwd,
-// and logout/passwd for a deactivation).
+// p4 commands: user -o, key, then user -i if Helix Core's Email or
+// FullName differ, passwd if a password is synced, the record if it
+// changed; for an inactive user, on every write, passwd, logout and the
+// deny group (lifecycle.go).
 func (s *Service) ReplaceUser(ctx context.Context, id string, doc map[string]any) (User, error) {
 	return s.updateUser(ctx, id, func(cur map[string]any) (map[string]any, error) {
 		next := cloneDoc(doc)
@@ -288,21 +290,6 @@ func mutating(mutate func(doc map[string]any) error) func(cur map[string]any) (m
 		}
 		return next, nil
 	}
-}
-
-// moveIndex points an index key at name and removes the old entry, if any.
-// The old entry's removal is best effort: a stale index entry is checked
-// against the record before it is trusted.
-func (s *Service) moveIndex(ctx context.Context, newKey, oldKey, name string) error {
-	if err := helixError(s.helix.SetKey(ctx, newKey, name), name); err != nil {
-		return err
-	}
-	if oldKey != "" {
-		if err := s.helix.DeleteKey(ctx, oldKey); err != nil && !errors.Is(err, p4.ErrNotFound) {
-			s.cfg.Logger.WarnContext(ctx, "could not remove an old index entry", "key", oldKey, "name", name, "err", err)
-		}
-	}
-	return nil
 }
 
 func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[string]any) (map[string]any, error)) (User, error) {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/internal/stacktest"
@@ -66,8 +65,6 @@ func binaries(t testing.TB) (p4, p4scim string) {
 	return p4, p4scim
 }
 
-var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
 // TestFaultAtEveryStep is the enumeration: for every lifecycle operation,
 // every position k of its p4 commands, and the two kinds of fault a
 // running process sees (the command not run; run with its answer lost),
@@ -79,7 +76,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	cases := 0
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, AllowUserRename: sc.renames, Now: func() time.Time { return fixedNow }}})
+			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy), AllowUserRename: sc.renames}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
@@ -144,6 +141,10 @@ func checkPromise(t *testing.T, sc scenario, st helixState) {
 		if bytes.Contains([]byte(st.Groups[denyGroup]), []byte("fay")) {
 			t.Errorf("fay still in the deny group: %s", st.Groups[denyGroup])
 		}
+	case "DELETE user, policy deactivate":
+		has(st.Users, "ola", "hasPassword=true passwordIs=[] sessions=0")
+		has(st.Groups, denyGroup, "ola")
+		has(st.Keys, keyPrefix+"hidden.ola", "ola")
 	case "rename PUT", "rename PATCH":
 		from, to := "lee", "leo"
 		if sc.name == "rename PATCH" {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/p4scim/p4scim/p4/p4emu"
 )
@@ -47,6 +48,8 @@ type scenario struct {
 	name  string
 	setup func(t testing.TB, c client)
 	op    step
+	// deletePolicy is DELETE_POLICY ("" = delete).
+	deletePolicy string
 	// renames runs the scenario with ALLOW_USER_RENAME on.
 	renames bool
 }
@@ -108,6 +111,8 @@ func scenarios() []scenario {
 			op: step{"PATCH", "/Users/carol", deactivate}},
 		{name: "PUT active=false", setup: func(t testing.TB, c client) { activeUser(t, c, "dan") },
 			op: step{"PUT", "/Users/dan", user("dan@example.com", "externalId", "ext-dan", "active", false)}},
+		{name: "PUT profile (new e-mail and externalId)", setup: func(t testing.TB, c client) { activeUser(t, c, "ned") },
+			op: step{"PUT", "/Users/ned", user("ned.new@example.com", "externalId", "ext-ned-2", "password", createPassword)}},
 		{name: "POST active=false", op: step{"POST", "/Users", user("eve@example.com", "active", false, "password", createPassword)}},
 		{name: "reactivate with password", setup: func(t testing.TB, c client) {
 			activeUser(t, c, "fay")
@@ -123,6 +128,8 @@ func scenarios() []scenario {
 				t.Fatal(err)
 			}
 		}, op: step{"DELETE", "/Users/gus", nil}},
+		{name: "DELETE user, policy deactivate", deletePolicy: "deactivate", setup: func(t testing.TB, c client) { activeUser(t, c, "ola") },
+			op: step{"DELETE", "/Users/ola", nil}},
 		{name: "rename PUT", renames: true, setup: func(t testing.TB, c client) { renamableUser(t, c, "lee") },
 			op: step{"PUT", "/Users/lee", user("leo@example.com", "externalId", "ext-lee")}},
 		{name: "rename PATCH", renames: true, setup: func(t testing.TB, c client) { renamableUser(t, c, "max") },
@@ -140,6 +147,13 @@ func scenarios() []scenario {
 			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "QA",
 				"members": []any{map[string]any{"value": "jon"}}}}, 201)
 		}, op: step{"PATCH", "/Groups/QA", patchOp(map[string]any{"op": "remove", "path": `members[value eq "jon"]`})}},
+		{name: "group PUT (rename, members replaced)", setup: func(t testing.TB, c client) {
+			must(t, c, step{"POST", "/Users", user("lee@example.com")}, 201)
+			must(t, c, step{"POST", "/Users", user("mia@example.com")}, 201)
+			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Web",
+				"members": []any{map[string]any{"value": "lee"}}}}, 201)
+		}, op: step{"PUT", "/Groups/Web", map[string]any{"schemas": []string{groupSchema}, "displayName": "Web Team",
+			"externalId": "ext-web", "members": []any{map[string]any{"value": "mia"}}}}},
 		{name: "group DELETE", setup: func(t testing.TB, c client) {
 			must(t, c, step{"POST", "/Users", user("kim@example.com")}, 201)
 			must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Gone Group",
@@ -184,8 +198,12 @@ func capture(s *p4emu.Server) helixState {
 				works = append(works, pw)
 			}
 		}
+		sessions := s.Tickets(u.Name)
+		if u.Name == s.Options().SuperUser {
+			sessions = 0 // the bridge's own: every p4scim process logs in
+		}
 		st.Users[u.Name] = fmt.Sprintf("email=%s fullName=%s type=%s auth=%s hasPassword=%v passwordIs=%v sessions=%d",
-			u.Email, u.FullName, u.Type, u.AuthMethod, u.HasPassword, works, s.Tickets(u.Name))
+			u.Email, u.FullName, u.Type, u.AuthMethod, u.HasPassword, works, sessions)
 	}
 	for _, g := range s.Groups() {
 		st.Groups[g.Name] = fmt.Sprintf("users=%v owners=%v subgroups=%v", g.Users, g.Owners, g.Subgroups)
@@ -196,8 +214,12 @@ func capture(s *p4emu.Server) helixState {
 		}
 		if strings.HasPrefix(k, keyPrefix+"lock.") {
 			// A lock's number changes with every key -i; only free or held
-			// matters.
-			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			// matters, and a holder past its expiry (a crashed replica's,
+			// "<replica>/<expiry unix ms>", bridge/lock.go) holds nothing:
+			// the next writer takes it over.
+			_, exp, _ := strings.Cut(v, "/")
+			ms, err := strconv.ParseInt(exp, 10, 64)
+			if _, nerr := strconv.ParseInt(v, 10, 64); nerr == nil || (err == nil && time.Now().UnixMilli() > ms) {
 				v = "free"
 			} else {
 				v = "held"

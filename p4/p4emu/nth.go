@@ -110,11 +110,20 @@ func (s *Server) Snapshot() *State {
 }
 
 // Restore replaces the server's state with a snapshot's (which stays
-// usable for further restores).
-func (s *Server) Restore(st *State) {
+// usable for further restores). The sessions of keepSessions survive it: a
+// client logged in since the snapshot (a bridge process) stays logged in.
+func (s *Server) Restore(st *State, keepSessions ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users, s.groups, s.tickets = map[string]*userRec{}, map[string]*Group{}, map[string]*ticket{}
+	kept := map[string]*ticket{}
+	for k, t := range s.tickets {
+		for _, u := range keepSessions {
+			if t.user == s.norm(u) {
+				kept[k] = t
+			}
+		}
+	}
+	s.users, s.groups, s.tickets = map[string]*userRec{}, map[string]*Group{}, kept
 	for k, u := range st.users {
 		c := u
 		c.User.Reviews = append([]string(nil), u.Reviews...)

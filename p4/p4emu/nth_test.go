@@ -67,7 +67,9 @@ func TestSnapshotRestore(t *testing.T) {
 	_ = env.Server.SaveGroup(p4emu.Group{Name: "eng"})
 	env.Server.SetKey("k", "")
 	env.Server.Restore(snap)
-	env.Server.Restore(snap) // a snapshot restores more than once
+	env.Login(t) // a session made after the snapshot
+	tickets++
+	env.Server.Restore(snap, env.User) // a snapshot restores more than once, keeping sessions if asked
 
 	if !env.Server.CheckPassword("ada", "Passw0rd!") {
 		t.Error("ada's password not restored")
