@@ -13,7 +13,8 @@ import (
 
 // User is a SCIM user as the bridge returns it.
 type User struct {
-	// ID is the Helix Core user name (see the package comment).
+	// ID is the SCIM id: the Helix Core name the user was created with,
+	// which stays after a rename (see the package comment).
 	ID string
 	// Doc holds the SCIM attributes: userName, name, displayName, emails,
 	// active, externalId, extensions... Never id, meta, schemas or password.
