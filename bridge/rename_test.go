@@ -76,3 +76,31 @@ func TestRenameEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestRenamedMemberIDEncoded: a group shows a renamed member by its id
+// also when the id is a name that key names hex-encode ('+').
+func TestRenamedMemberIDEncoded(t *testing.T) {
+	ctx := context.Background()
+	svc, env, _ := newService(t, bridge.Config{AllowUserRename: true, UserNameRule: bridge.RuleVerbatim})
+	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "ada+old", "emails": []any{map[string]any{"value": "ada@example.com", "primary": true}}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := svc.CreateGroup(ctx, map[string]any{"displayName": "Dev", "members": []any{map[string]any{"value": "ada+old"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PatchUser(ctx, "ada+old", setUserName("ada+new")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := env.Server.User("ada+new"); !ok {
+		t.Fatal("not renamed")
+	}
+	got, err := svc.GetGroup(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, _ := got.Doc["members"].([]any)
+	if len(members) != 1 || members[0].(map[string]any)["value"] != "ada+old" {
+		t.Errorf("members %v, want the id ada+old", members)
+	}
+}
