@@ -19,10 +19,11 @@ import (
 )
 
 // lockTTL is the daemons' LOCK_TTL: a crash while holding a group lock
-// costs the retry at most this wait.
+// costs the retry at most this wait. It is short because only one process
+// runs at a time here: the only lock ever taken over is a dead one's.
 const (
-	lockTTL         = "500ms"
-	lockTTLDuration = 500 * time.Millisecond
+	lockTTL         = "200ms"
+	lockTTLDuration = 200 * time.Millisecond
 )
 
 // daemons runs real `p4scim serve` processes against one emulator, one
