@@ -238,21 +238,49 @@ func (s *Service) renameUser(ctx context.Context, id string, st *userState, to s
 		return err
 	}
 	if err := s.helix.RenameUser(ctx, from, to); err != nil {
-		switch p4.KindOf(err) {
-		case p4.KindUnavailable, p4.KindTimeout, p4.KindServerFault:
-			// Maybe run: the retry resolves the id and finds out.
-			return helixError(err, "user "+from)
+		if done, err := s.renameRefused(ctx, id, from, to, err); !done {
+			return err
 		}
-		s.undoRenameClaim(ctx, id, from, to)
-		if p4.KindOf(err) == p4.KindAlreadyExists {
-			return errorf(EConflict, "Helix Core user %q already exists; p4scim cannot rename %q to it.", to, from)
-		}
-		return helixError(err, "user "+from)
+	} else {
+		s.cfg.OnChange("user", "renamed", 1)
 	}
-	s.cfg.OnChange("user", "renamed", 1)
 	st.spec.Name = to
 	st.rec = &claim
 	return s.finishRename(ctx, id, st)
+}
+
+// renameRefused decides what a failed `renameuser` means. Maybe run (the
+// connection lost, a timeout): the retry resolves the id and finds out.
+// Otherwise Helix Core is asked: the user already under its new name and
+// not its old one means another attempt of the same rename (on another
+// replica) did it, and this one carries on (done); the old name still
+// there is a refusal for good, and step 1 is undone; neither means the user
+// changed meanwhile, and the IdP's retry sees how.
+func (s *Service) renameRefused(ctx context.Context, id, from, to string, err error) (done bool, _ error) {
+	switch p4.KindOf(err) {
+	case p4.KindUnavailable, p4.KindTimeout, p4.KindServerFault:
+		return false, helixError(err, "user "+from)
+	}
+	users, cerr := s.helix.Users(ctx, from, to)
+	if cerr != nil {
+		return false, helixError(err, "user "+from)
+	}
+	hasFrom, hasTo := false, false
+	for _, u := range users {
+		hasFrom = hasFrom || s.sameName(u.Name, from)
+		hasTo = hasTo || s.sameName(u.Name, to)
+	}
+	switch {
+	case hasTo && !hasFrom:
+		return true, nil
+	case !hasFrom:
+		return false, errorf(EUnavailable, "Helix Core user %q changed while p4scim renamed it; retry.", from)
+	}
+	s.undoRenameClaim(ctx, id, from, to)
+	if p4.KindOf(err) == p4.KindAlreadyExists {
+		return false, errorf(EConflict, "Helix Core user %q already exists; p4scim cannot rename %q to it.", to, from)
+	}
+	return false, helixError(err, "user "+from)
 }
 
 // undoRenameClaim removes step 1 after Helix Core refused the rename for

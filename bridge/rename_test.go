@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/p4scim/p4scim/bridge"
+	"github.com/p4scim/p4scim/p4/p4emu"
+	"github.com/p4scim/p4scim/p4/p4emu/p4emutest"
 )
 
 // setUserName is a PATCH that replaces the userName.
@@ -102,5 +104,73 @@ func TestRenamedMemberIDEncoded(t *testing.T) {
 	members, _ := got.Doc["members"].([]any)
 	if len(members) != 1 || members[0].(map[string]any)["value"] != "ada+old" {
 		t.Errorf("members %v, want the id ada+old", members)
+	}
+}
+
+// renameHook runs before each `renameuser` the bridge sends.
+type renameHook struct {
+	bridge.Helix
+	before func(ctx context.Context, from, to string) error
+}
+
+func (h renameHook) RenameUser(ctx context.Context, from, to string) error {
+	if err := h.before(ctx, from, to); err != nil {
+		return err
+	}
+	return h.Helix.RenameUser(ctx, from, to)
+}
+
+// TestRenameRefusedByHelixCore: when `renameuser` fails for good, what
+// Helix Core holds decides: the same rename done by another replica
+// meanwhile is carried on (200, consistent keys); a target created
+// meanwhile is a 409 whose claim and alias are undone.
+func TestRenameRefusedByHelixCore(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		before func(env *p4emutest.Env, h bridge.Helix) func(ctx context.Context, from, to string) error
+		code   bridge.Code // "": no error
+		want   string      // Helix Core user ada ends as
+	}{
+		{"the twin renamed it", func(_ *p4emutest.Env, h bridge.Helix) func(context.Context, string, string) error {
+			return func(ctx context.Context, from, to string) error { return h.RenameUser(ctx, from, to) }
+		}, "", "ada.b"},
+		{"the target appeared", func(env *p4emutest.Env, _ bridge.Helix) func(context.Context, string, string) error {
+			return func(_ context.Context, _, to string) error {
+				return env.Server.CreateUser(p4emu.User{Name: to, Email: "x@x", FullName: "X"}, "")
+			}
+		}, bridge.EConflict, "ada"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, env, client := newService(t, bridge.Config{})
+			svc, err := bridge.New(renameHook{Helix: client, before: tc.before(env, client)},
+				bridge.Config{P4User: env.User, AllowUserRename: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.CreateUser(ctx, map[string]any{"userName": "ada@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = svc.PatchUser(ctx, "ada", setUserName("ada.b@example.com"))
+			if (err == nil) != (tc.code == "") || (err != nil && bridge.ErrorCode(err) != tc.code) {
+				t.Fatalf("rename: %v, want code %q", err, tc.code)
+			}
+			if _, ok := env.Server.User(tc.want); !ok {
+				t.Errorf("Helix Core has no %s", tc.want)
+			}
+			keys := env.Server.Keys()
+			alias, hasAlias := keys["p4scim.renamed.ada"]
+			record := keys["p4scim.user."+tc.want]
+			switch {
+			case tc.want == "ada" && (hasAlias || keys["p4scim.user.ada.b"] != ""):
+				t.Errorf("a refused rename left its claim: alias %q, claim %q", alias, keys["p4scim.user.ada.b"])
+			case tc.want == "ada.b" && (alias != "ada.b" || keys["p4scim.user.ada"] != "" || strings.Contains(record, "pending")):
+				t.Errorf("the carried-on rename: alias %q, old record %q, record %q", alias, keys["p4scim.user.ada"], record)
+			}
+			if u, err := svc.GetUser(ctx, "ada"); err != nil || u.ID != "ada" {
+				t.Errorf("GET by the id: %+v %v", u, err)
+			}
+		})
 	}
 }
