@@ -240,17 +240,20 @@ func TestRenameP4Commands(t *testing.T) {
 		return len(st.Emu.Server.Invocations()) - before
 	}
 	rename := count("PATCH", "/Users/ada", patch(map[string]any{"op": "replace", "path": "userName", "value": "ada.lovelace@new.example"}), 200)
+	addBob := patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": "bob"}}})
 	for _, c := range []struct {
 		name         string
 		method, path string
+		body         any
 		status, want int
 	}{
-		{"GET a user never renamed", "GET", "/Users/bob", 200, 2},
-		{"GET a renamed user", "GET", "/Users/ada", 200, 4},
-		{"GET a missing user", "GET", "/Users/nobody", 404, 2},
-		{"GET a group", "GET", "/Groups/" + gid, 200, 3},
+		{"GET a user never renamed", "GET", "/Users/bob", nil, 200, 2},
+		{"GET a renamed user", "GET", "/Users/ada", nil, 200, 4},
+		{"GET a missing user", "GET", "/Users/nobody", nil, 404, 2},
+		{"GET a group", "GET", "/Groups/" + gid, nil, 200, 3},
+		{"PATCH a group: add a member", "PATCH", "/Groups/" + gid, addBob, 204, 7},
 	} {
-		if got := count(c.method, c.path, nil, c.status); got != c.want {
+		if got := count(c.method, c.path, c.body, c.status); got != c.want {
 			t.Errorf("%s: %d p4 commands, want %d", c.name, got, c.want)
 		}
 	}
