@@ -229,8 +229,9 @@ func TestRenameOff(t *testing.T) {
 
 // TestRenameP4Commands pins the p4 cost that renames add, with the
 // setting on: none for a user never renamed; two (the alias and the
-// renamed name's `users`) for a renamed user's GET; one `keys` of the
-// aliases for a group read, so that members show their ids.
+// renamed name's `users`) for a renamed user's GET; one for a missing
+// id's GET (the alias); one `keys` of the aliases for a group read or
+// write (PATCH add: 6 with renames off), so that members show their ids.
 func TestRenameP4Commands(t *testing.T) {
 	st, gid := renameStack(t, true)
 	st.Do("POST", "/Users", oktaUser("bob@old.example", "Bob", "B", "Passw0rd-4!")).Must(t, 201)
