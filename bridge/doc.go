@@ -21,6 +21,8 @@
 // name), and every view that starts from a name (listings, filters, groups'
 // members) shows the record's id. The old name stays reserved for the id:
 // creates and renames onto it are refused (409) until the user is deleted.
+// Groups have no such exception: Helix Core has no command to rename a
+// group, and the protections lines that name it are not the bridge's.
 //
 // Keys. What Helix Core has no field for lives in Helix Core keys under a
 // configurable prefix (default "p4scim."):
