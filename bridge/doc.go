@@ -5,12 +5,24 @@
 //
 // Decisions recorded here because every layer depends on them:
 //
-// Ids. A user's SCIM id is its Helix Core user name and a group's is its
-// Helix Core group name. Both are chosen once, at creation, by the mapping
-// rules of names.go, and never change: a userName or displayName change from
-// the IdP is stored and returned, but the Helix Core name stays, because
-// workspaces, changelists and protections refer to it. So the id never
-// encodes anything the IdP can rename, and a GET by id costs no index lookup.
+// Ids. A user's SCIM id is the Helix Core user name it was created with and
+// a group's is its Helix Core group name. Both are chosen once, at creation,
+// by the mapping rules of names.go, and never change for the life of the
+// resource: a userName or displayName change from the IdP is stored and
+// returned, but the Helix Core name stays, because workspaces, changelists
+// and protections refer to it. So the id never encodes anything the IdP can
+// rename, and a GET by id costs no index lookup.
+//
+// The exception is AllowUserRename (rename.go): a userName change then
+// renames the Helix Core user, and the id still stays. The renamed user's
+// record holds its id, and the alias key renamed.<id> its current name, so
+// a GET by the old id follows the alias (4 commands instead of 2, for
+// renamed users only: the alias is read only when no user has the id as its
+// name), and every view that starts from a name (listings, filters, groups'
+// members) shows the record's id. The old name stays reserved for the id:
+// creates and renames onto it are refused (409) until the user is deleted.
+// Groups have no such exception: Helix Core has no command to rename a
+// group, and the protections lines that name it are not the bridge's.
 //
 // Keys. What Helix Core has no field for lives in Helix Core keys under a
 // configurable prefix (default "p4scim."):
@@ -27,6 +39,8 @@
 //	<prefix>released.<name>    Helix user name of a user a deactivation deleted, under
 //	                           DEACTIVATE_POLICY=delete (release.go): listed from its record
 //	<prefix>lease.reclaim      the scheduled reclaim's lease: "<replica>/<expiry unix ms>"
+//	<prefix>renamed.<name>     Helix user name of the renamed user whose SCIM id is <name>
+//	                           (rename.go; written only with AllowUserRename)
 //
 // <name> is the Helix Core name when it holds only letters, digits, '.', '_'
 // and '-', else '=' followed by the hex-encoded name (keyPart in records.go).

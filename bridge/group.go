@@ -32,6 +32,7 @@ const (
 type groupState struct {
 	spec p4.Group
 	rec  *groupRecord
+	ids  map[string]string // SCIM ids of renamed members (renamedIDs); nil: names are ids
 }
 
 // CreateGroup provisions a group from a SCIM document (displayName,
@@ -134,7 +135,11 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 				s.cfg.Logger.WarnContext(ctx, "Helix Core reported an error after saving the group spec; the group is created", "group", name, "err", err)
 			}
 		}
-		out = s.toGroup(&groupState{spec: spec, rec: rec})
+		ids, err := s.renamedIDs(ctx)
+		if err != nil {
+			return err
+		}
+		out = s.toGroup(&groupState{spec: spec, rec: rec, ids: ids})
 		final, added = rec, len(spec.Users)+len(spec.Subgroups)
 		return nil
 	}, func(ctx context.Context) error {
@@ -276,6 +281,15 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 				users = append(users, name)
 				continue
 			}
+			// The id of a renamed user names it through its alias.
+			name, err := s.renamedUser(ctx, u)
+			if err != nil {
+				return nil, nil, err
+			}
+			if name != "" {
+				users = append(users, name)
+				continue
+			}
 			g = u
 		}
 		if s.sameName(g, self) {
@@ -308,6 +322,9 @@ func (s *Service) resolveMembers(ctx context.Context, members any, cur *p4.Group
 func (s *Service) GetGroup(ctx context.Context, id string) (Group, error) {
 	st, err := s.readGroup(ctx, id)
 	if err != nil {
+		return Group{}, err
+	}
+	if st.ids, err = s.renamedIDs(ctx); err != nil {
 		return Group{}, err
 	}
 	return s.toGroup(st), nil
@@ -403,6 +420,9 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 		if err != nil {
 			return err
 		}
+		if st.ids, err = s.renamedIDs(ctx); err != nil {
+			return err
+		}
 		name := st.spec.Name
 		current := s.toGroup(st).Doc
 		doc := cloneWithout(current, "members")
@@ -420,7 +440,7 @@ func (s *Service) applyGroupBatch(ctx context.Context, id string, batch []*group
 			}
 			var u, g []string
 			if err == nil {
-				u, g, err = s.resolveMembers(ctx, next["members"], &p4.Group{Users: users, Subgroups: subgroups}, name)
+				u, g, err = s.resolveMembers(ctx, s.membersByName(next["members"], st.ids), &p4.Group{Users: users, Subgroups: subgroups}, name)
 			}
 			if err != nil {
 				results[i] = err
@@ -606,7 +626,7 @@ func (s *Service) toGroup(st *groupState) Group {
 		g.Doc = map[string]any{"displayName": st.spec.Name}
 	}
 	members := make([]any, 0, len(st.spec.Users)+len(st.spec.Subgroups))
-	for _, u := range st.spec.Users {
+	for _, u := range s.memberIDs(st.spec.Users, st.ids) {
 		members = append(members, map[string]any{"value": u, "type": MemberUser})
 	}
 	for _, sg := range st.spec.Subgroups {
@@ -637,6 +657,9 @@ func (s *Service) FindGroupByDisplayName(ctx context.Context, displayName string
 	} else if err != nil {
 		return nil, err
 	}
+	if st.ids, err = s.renamedIDs(ctx); err != nil {
+		return nil, err
+	}
 	g := s.toGroup(st)
 	if !strings.EqualFold(str(g.Doc, "displayName"), displayName) {
 		return nil, nil
@@ -655,6 +678,10 @@ func (s *Service) ListGroups(ctx context.Context) (Listing[Group], error) {
 	if err != nil {
 		return Listing[Group]{}, helixError(err, "group records")
 	}
+	ids, err := s.renamedIDs(ctx)
+	if err != nil {
+		return Listing[Group]{}, err
+	}
 	visible := specs[:0]
 	for _, spec := range specs {
 		if !s.isReservedGroup(spec.Name) {
@@ -663,7 +690,7 @@ func (s *Service) ListGroups(ctx context.Context) (Listing[Group], error) {
 	}
 	sort.Slice(visible, func(i, j int) bool { return visible[i].Name < visible[j].Name })
 	at := func(i int) Group {
-		st := &groupState{spec: visible[i]}
+		st := &groupState{spec: visible[i], ids: ids}
 		if raw, ok := recs[s.groupKey(visible[i].Name)]; ok {
 			st.rec, _ = decodeGroupRecord(raw)
 		}

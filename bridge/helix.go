@@ -16,6 +16,7 @@ type Helix interface {
 	UserSpec(ctx context.Context, name string) (p4.User, bool, error)
 	SaveUser(ctx context.Context, u p4.User) error
 	DeleteUser(ctx context.Context, name string) error
+	RenameUser(ctx context.Context, from, to string) error
 	SetPassword(ctx context.Context, name, password string) error
 	Logout(ctx context.Context, name string) error
 

@@ -37,7 +37,7 @@ func TestKeyLayoutDocumented(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	svc, env, client := newService(t, bridge.Config{Delete: bridge.DeleteDeactivates})
+	svc, env, client := newService(t, bridge.Config{Delete: bridge.DeleteDeactivates, AllowUserRename: true})
 	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "hid@example.com"}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +46,15 @@ func TestKeyLayoutDocumented(t *testing.T) {
 	}
 	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "ada@example.com", "externalId": "ext-ada",
 		"emails": []any{map[string]any{"value": "ada@example.com", "primary": true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, map[string]any{"userName": "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PatchUser(ctx, "bob", func(doc map[string]any) error { // renamed: its alias
+		doc["userName"] = "robert@example.com"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := svc.CreateGroup(ctx, map[string]any{"displayName": "Build Engineers"})

@@ -248,7 +248,17 @@ func (s *Service) finishDelete(ctx context.Context, name string, rec *userRecord
 // stays until the index keys are gone, so a retry finds the clean-up still
 // pending.
 func (s *Service) removeUserKeys(ctx context.Context, name string, rec *userRecord) error {
-	for _, k := range append(s.userIndexKeys(rec), s.hiddenKey(name), s.releasedKey(name), s.userKey(name)) {
+	keys := append(s.userIndexKeys(rec), s.hiddenKey(name), s.releasedKey(name))
+	if rec.Pending == pendingRename && rec.RenamedFrom != "" {
+		keys = append(keys, s.userKey(rec.RenamedFrom)) // an unfinished rename's old record (rename.go)
+	}
+	keys = append(keys, s.userKey(name))
+	if rec.ID != "" {
+		// A renamed user's alias, last: until it is gone a retry of the
+		// DELETE by the id finds the clean-up (rename.go).
+		keys = append(keys, s.renamedKey(rec.ID))
+	}
+	for _, k := range keys {
 		if k == s.hiddenKey(name) && !rec.Deleted || k == s.releasedKey(name) && rec.Released == nil {
 			continue // never set: no command for it
 		}

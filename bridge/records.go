@@ -40,6 +40,12 @@ type userRecord struct {
 	// Released is set once the deletion of a deactivated user has begun:
 	// what its re-creation needs (release.go).
 	Released *releasedUser `json:"released,omitempty"`
+	// ID is the SCIM id of a renamed user (the name it was created
+	// with); empty while the id is the Helix Core name (rename.go).
+	ID string `json:"id,omitempty"`
+	// RenamedFrom is the old Helix Core name while Pending is
+	// pendingRename.
+	RenamedFrom string `json:"renamedFrom,omitempty"`
 }
 
 // groupRecord is what the bridge keeps about a group.

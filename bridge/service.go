@@ -45,6 +45,7 @@ type Config struct {
 	NewUserType         string   // Type of created users; default standard
 	NewUserAuth         string   // AuthMethod of created users; "" = server default
 	DisablePasswordSync bool     // ignore SCIM passwords instead of setting them with p4 passwd
+	AllowUserRename     bool     // a userName change renames the Helix Core user (rename.go)
 	DenyGroup           string   // deactivated users are added to this group; "" = none
 	Delete              DeletePolicy
 	Deactivate          DeactivatePolicy // default keep

@@ -13,7 +13,8 @@ import (
 
 // User is a SCIM user as the bridge returns it.
 type User struct {
-	// ID is the Helix Core user name (see the package comment).
+	// ID is the SCIM id: the Helix Core name the user was created with,
+	// which stays after a rename (see the package comment).
 	ID string
 	// Doc holds the SCIM attributes: userName, name, displayName, emails,
 	// active, externalId, extensions... Never id, meta, schemas or password.
@@ -46,8 +47,9 @@ type userState struct {
 // pending claim and finishes it (201); a create of a user whose create
 // finished answers 409.
 //
-// p4 commands: index, users, protects (the privilege check), record (a
-// released user's), record, user -i, passwd, record: 8.
+// p4 commands: index, users, protects (the privilege check), alias (a
+// renamed user's id is reserved: rename.go), record (a released user's),
+// record, user -i, passwd, record: 9.
 func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, error) {
 	doc = cloneDoc(doc)
 	password, hasPassword := stripComputed(doc)
@@ -82,6 +84,11 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 	}
 	if err := s.checkUserWritable(ctx, claimedUser(existing, name)); err != nil {
 		return User{}, err
+	}
+	if len(existing) == 0 {
+		if err := s.checkIDFree(ctx, userName, name); err != nil {
+			return User{}, err
+		}
 	}
 	now := s.cfg.Now().UTC()
 	rec := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: now, Modified: now}
@@ -215,9 +222,10 @@ func specFields(doc map[string]any) (email, fullName string, err error) {
 }
 
 // GetUser returns the user with this id. p4 commands: users, key: 2 (also
-// for a released user, and for an id that does not exist).
+// for a released user, and for an id that does not exist); 4 for a renamed
+// user (rename.go).
 func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
-	st, err := s.readUser(ctx, id, false)
+	st, err := s.resolveUser(ctx, id, false)
 	if err != nil {
 		return User{}, err
 	}
@@ -322,7 +330,7 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 		return User{}, busyError(id, err)
 	}
 	defer unlock()
-	st, err := s.readUser(ctx, id, true)
+	st, err := s.resolveUser(ctx, id, true)
 	if err != nil {
 		return User{}, err
 	}
@@ -336,6 +344,9 @@ func (s *Service) updateUser(ctx context.Context, id string, next func(cur map[s
 	}
 	password, hasPassword := stripComputed(doc)
 	if err := validateDoc(doc); err != nil {
+		return User{}, err
+	}
+	if err := s.finishOrRename(ctx, id, st, doc); err != nil {
 		return User{}, err
 	}
 	return s.applyUser(ctx, st, doc, password, hasPassword)
@@ -375,7 +386,7 @@ func (s *Service) applyUser(ctx context.Context, st *userState, doc map[string]a
 			return User{}, helixError(err, "user "+name)
 		}
 	}
-	next := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified, Pending: rec.Pending}
+	next := &userRecord{Doc: doc, Email: email, FullName: fullName, Created: rec.Created, Modified: rec.Modified, Pending: carriedPending(rec.Pending), ID: rec.ID}
 	if st.rec == nil {
 		next.Pending = ""
 	}
@@ -425,21 +436,30 @@ func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption
 		return busyError(id, err)
 	}
 	defer unlock()
-	users, err := s.helix.Users(ctx, id)
+	return s.deleteUser(ctx, id, id, opts...)
+}
+
+// deleteUser is DeleteUser of the user whose id is id, read under the
+// Helix Core name name (a renamed user's is not its id: rename.go).
+func (s *Service) deleteUser(ctx context.Context, id, name string, opts ...WriteOption) error {
+	users, err := s.helix.Users(ctx, name)
 	if err != nil {
-		return helixError(err, "user "+id)
+		return helixError(err, "user "+name)
 	}
-	rec, err := s.readUserRecord(ctx, id)
+	rec, err := s.readUserRecord(ctx, name)
 	if err != nil {
 		return err
 	}
+	if rec != nil && rec.ID != "" && !s.sameName(rec.ID, id) {
+		return userNotFound(id) // the Helix Core name of a renamed user, not its id
+	}
 	if len(users) == 0 {
 		if rec == nil {
-			return userNotFound(id)
+			return s.deleteRenamed(ctx, id, name)
 		}
 		// The user is gone but its record is not: an earlier DELETE
 		// stopped after `user -d`. Finish its clean-up.
-		return s.finishDelete(ctx, id, rec)
+		return s.finishDelete(ctx, name, rec)
 	}
 	if rec != nil && rec.Deleted {
 		return userNotFound(id) // hidden by an earlier deactivating DELETE
@@ -448,7 +468,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption
 	if err := writeOpts(opts).check("User", id, s.toUser(st).Doc); err != nil {
 		return err
 	}
-	name := st.spec.Name
+	name = st.spec.Name
 	if err := s.checkUserWritable(ctx, st.spec); err != nil {
 		return err
 	}
@@ -467,7 +487,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string, opts ...WriteOption
 // toUser builds the SCIM view: the record's document, with Helix Core's
 // Email and FullName winning where an admin changed them.
 func (s *Service) toUser(st *userState) User {
-	u := User{ID: st.spec.Name, Modified: st.spec.Update}
+	u := User{ID: userID(st), Modified: st.spec.Update}
 	if st.rec == nil {
 		u.Doc = s.synthUserDoc(st.spec)
 		u.Created = st.spec.Update

@@ -117,6 +117,7 @@ type Config struct {
 	DeleteAfter       time.Duration // DEACTIVATE_DELETE_AFTER: grace period before a deactivated user is deleted
 	ReclaimInterval   time.Duration // RECLAIM_INTERVAL: the daemon's reclaim sweep (DEACTIVATE_POLICY=delete)
 	LockTTL           time.Duration // LOCK_TTL: a crashed replica's group lock is taken over after this
+	AllowUserRename   bool          // ALLOW_USER_RENAME: a userName change renames the Helix Core user
 	ProtectedUsers    []string
 	ProtectedGroups   []string
 	// AllowPrivilegedUsers hands users with admin or super in the

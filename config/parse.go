@@ -470,6 +470,7 @@ func (c *Config) parsePolicy(p *configParser) {
 	c.DeleteAfter = p.duration("DEACTIVATE_DELETE_AFTER", 0)
 	c.ReclaimInterval = p.duration("RECLAIM_INTERVAL", time.Second)
 	c.LockTTL = p.duration("LOCK_TTL", 100*time.Millisecond)
+	c.AllowUserRename = p.boolean("ALLOW_USER_RENAME")
 	for _, u := range cfgList(p.str("PROTECTED_USERS")) {
 		if why := helixNameProblem(u); why != "" {
 			p.fail("PROTECTED_USERS", "%q %s; list Helix Core user names, comma-separated", u, why)

@@ -136,6 +136,7 @@ func (c Config) BridgeConfig() bridge.Config {
 		Deactivate:           bridge.DeactivatePolicy(c.DeactivatePolicy),
 		DeleteAfter:          c.DeleteAfter,
 		LockTTL:              c.LockTTL,
+		AllowUserRename:      c.AllowUserRename,
 		Protected:            slices.Clone(c.ProtectedUsers),
 		ProtectedGroups:      slices.Clone(c.ProtectedGroups),
 		AllowPrivilegedUsers: c.AllowPrivilegedUsers,

@@ -86,6 +86,7 @@ func Settings() []Setting {
 		{Name: "DEACTIVATE_POLICY", Group: "Provisioning policy", Default: "keep", Help: "what active:false does beyond deactivating: keep | delete (the Helix Core user, after DEACTIVATE_DELETE_AFTER, freeing its licence)"},
 		{Name: "DEACTIVATE_DELETE_AFTER", Group: "Provisioning policy", Default: "168h", Help: "grace period between a deactivation and the deletion of the Helix Core user (delete policy, p4scim reclaim); 0s = at once"},
 		{Name: "RECLAIM_INTERVAL", Group: "Provisioning policy", Default: "1h", Help: "how often the daemon deletes deactivated users past their grace period (DEACTIVATE_POLICY=delete), one replica at a time"},
+		{Name: "ALLOW_USER_RENAME", Group: "Provisioning policy", Default: "false", Boolean: true, Help: "a userName change renames the Helix Core user (p4 renameuser); the SCIM id stays"},
 		{Name: "LOCK_TTL", Group: "Provisioning policy", Default: "30s", Help: "a group lock a crashed replica left is taken over after this; must exceed the longest group write"},
 		{Name: "PROTECTED_USERS", Group: "Provisioning policy", Help: "users never changed through SCIM, comma-separated (P4USER always is)"},
 		{Name: "PROTECTED_GROUPS", Group: "Provisioning policy", Help: "groups whose members are never changed and that are never deleted through SCIM, comma-separated (groups the protections give admin or super always are)"},

@@ -36,10 +36,10 @@ func operations(b testing.TB, st *stacktest.Stack) []operation {
 	seq := 0
 	next := func() string { seq++; return fmt.Sprintf("bench%06d", seq) }
 	return []operation{
-		{"CreateUser", 201, 8, func() (string, string, any) {
+		{"CreateUser", 201, 9, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com"}
 		}},
-		{"CreateUserWithPassword", 201, 8, func() (string, string, any) {
+		{"CreateUserWithPassword", 201, 9, func() (string, string, any) {
 			return "POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": next() + "@example.com", "password": "Passw0rd-1"}
 		}},
 		{"GetUser", 200, 3, func() (string, string, any) { return "GET", "/Users/seed01", nil }},

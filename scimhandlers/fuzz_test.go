@@ -131,6 +131,22 @@ func (h *memHelix) DeleteUser(_ context.Context, name string) error {
 	return nil
 }
 
+// RenameUser moves the user; the fuzzed handlers run with renames off,
+// so it is here only to satisfy bridge.Helix.
+func (h *memHelix) RenameUser(_ context.Context, from, to string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.name("renameuser", from)
+	u, ok := h.users[from]
+	if !ok {
+		return notFound()
+	}
+	delete(h.users, from)
+	u.Name = to
+	h.users[to] = u
+	return nil
+}
+
 func (h *memHelix) SetPassword(_ context.Context, name, _ string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/p4scim/p4scim/bridge"
@@ -76,7 +77,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	for _, sc := range append(scenarios(), releaseScenarios()...) {
 		t.Run(sc.name, func(t *testing.T) {
 			st := stacktest.Start(t, stacktest.Options{P4Bin: p4bin, Bridge: bridge.Config{DenyGroup: denyGroup, Delete: bridge.DeletePolicy(sc.deletePolicy),
-				Deactivate: deactivatePolicy(sc)}})
+				Deactivate: deactivatePolicy(sc), AllowUserRename: sc.renames}})
 			c := inProcess{st}
 			if sc.setup != nil {
 				sc.setup(t, c)
@@ -148,6 +149,24 @@ func checkPromise(t *testing.T, sc scenario, st helixState) {
 		has(st.Users, "ola", "hasPassword=true passwordIs=[] sessions=0")
 		has(st.Groups, denyGroup, "ola")
 		has(st.Keys, keyPrefix+"hidden.ola", "ola")
+	case "rename PUT", "rename PATCH":
+		from, to := "lee", "leo"
+		if sc.name == "rename PATCH" {
+			from, to = "max", "maxine"
+		}
+		if _, ok := st.Users[from]; ok {
+			t.Errorf("%s not renamed", from)
+		}
+		has(st.Users, to, "passwordIs=["+createPassword+"] sessions=1")
+		has(st.Groups, "Eng_"+from, "users=["+to+"]")
+		has(st.Groups, "Leads_"+from, to)
+		has(st.Keys, keyPrefix+"renamed."+from, to)
+		has(st.Keys, keyPrefix+"user."+to, `"id":"`+from+`"`)
+		for k, v := range st.Keys {
+			if k == keyPrefix+"user."+from || strings.Contains(v, `"pending"`) || (!strings.HasPrefix(k, keyPrefix+"user.") && v == from) {
+				t.Errorf("key %s = %q left by the rename", k, v)
+			}
+		}
 	case "DELETE user":
 		if _, ok := st.Users["gus"]; ok {
 			t.Error("gus not deleted")

@@ -124,6 +124,9 @@ func policyEnv(sc scenario) []string {
 		// No sweep runs during the test: the deletion is the request's.
 		env = append(env, "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=24h")
 	}
+	if sc.renames {
+		env = append(env, "ALLOW_USER_RENAME=true")
+	}
 	return env
 }
 

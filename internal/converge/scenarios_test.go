@@ -56,6 +56,8 @@ type scenario struct {
 	// promise, if set, checks the fault-free run's state against what the
 	// operation promises (checkPromise).
 	promise func(t testing.TB, st helixState)
+	// renames runs the scenario with ALLOW_USER_RENAME on.
+	renames bool
 }
 
 func user(userName string, extra ...any) map[string]any {
@@ -94,6 +96,18 @@ func activeUser(t testing.TB, c client, name string) {
 	c.login(t, name, createPassword)
 }
 
+// renamableUser is activeUser that also owns a group, so that a rename
+// has memberships and ownerships to carry.
+func renamableUser(t testing.TB, c client, name string) {
+	activeUser(t, c, name)
+	must(t, c, step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Leads " + name}}, 201)
+	g, _ := c.emu().Group("Leads_" + name)
+	g.Owners = append(g.Owners, name)
+	if err := c.emu().SaveGroup(g); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func scenarios() []scenario {
 	deactivate := patchOp(map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 	return []scenario{
@@ -122,6 +136,10 @@ func scenarios() []scenario {
 		}, op: step{"DELETE", "/Users/gus", nil}},
 		{name: "DELETE user, policy deactivate", deletePolicy: "deactivate", setup: func(t testing.TB, c client) { activeUser(t, c, "ola") },
 			op: step{"DELETE", "/Users/ola", nil}},
+		{name: "rename PUT", renames: true, setup: func(t testing.TB, c client) { renamableUser(t, c, "lee") },
+			op: step{"PUT", "/Users/lee", user("leo@example.com", "externalId", "ext-lee")}},
+		{name: "rename PATCH", renames: true, setup: func(t testing.TB, c client) { renamableUser(t, c, "max") },
+			op: step{"PATCH", "/Users/max", patchOp(map[string]any{"op": "Replace", "path": "userName", "value": "maxine@example.com"})}},
 		{name: "group create", setup: func(t testing.TB, c client) {
 			must(t, c, step{"POST", "/Users", user("hal@example.com")}, 201)
 		}, op: step{"POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Ops Team", "externalId": "ext-ops",

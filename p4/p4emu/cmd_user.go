@@ -350,6 +350,12 @@ func cmdRenameUser(c *cmdCtx) {
 		c.out.fail(genUnknown, "User %s doesn't exist.", from)
 		return
 	}
+	if s.sameName(from, c.req.User) {
+		// §2.7: the caller cannot rename itself. [INF] The reference does
+		// not give the message; this one is the emulator's.
+		c.out.fail(genIllegal, "You can't rename yourself (%s).", from)
+		return
+	}
 	if msg := checkName(to); msg != "" {
 		c.out.fail(genUsage, "%s", msg)
 		return
@@ -358,6 +364,11 @@ func cmdRenameUser(c *cmdCtx) {
 		c.out.fail(genIllegal, "User %s already exists.", to)
 		return
 	}
+	// What moves (§2.7): the spec, groups' Users and Owners, the
+	// protections (here: super). [INF] The reference does not say what
+	// becomes of the password and tickets; the emulator keeps both with the
+	// user (they belong to the account, not to the name), so a renamed
+	// user's sessions survive and an old-name login fails (no such user).
 	delete(s.users, s.norm(from))
 	oldName := u.Name
 	u.Name = to
@@ -379,5 +390,4 @@ func cmdRenameUser(c *cmdCtx) {
 		}
 	}
 	c.out.info("User %s renamed to %s.", oldName, to)
-
 }
