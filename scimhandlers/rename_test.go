@@ -171,7 +171,10 @@ func TestRenameRefused(t *testing.T) {
 		{"target protected", "ada", "admin@new.example", 403, `Helix Core user \"admin\", which is protected`},
 		{"target is P4USER", "ada", "super@new.example", 403, `which is protected`},
 		{"target is a renamed user's id", "ada", "carol@new.example", 409, `SCIM id of another user`},
-		{"user protected", "admin", "administrator@new.example", 403, `is protected`},
+		{"user protected", "admin", "administrator@new.example", 403, `is listed in PROTECTED_USERS`},
+		// The protections grant super to the name "boss" before any user
+		// has it: a rename onto it would hand super to ada.
+		{"target privileged", "ada", "boss@new.example", 403, `gives the Helix Core name \"boss\" super access`},
 	}
 	for _, w := range renameWrites {
 		for _, tc := range cases {
@@ -182,6 +185,9 @@ func TestRenameRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := emu.CreateUser(p4emu.User{Name: "admin", Email: "admin@x", FullName: "Admin"}, ""); err != nil {
+					t.Fatal(err)
+				}
+				if err := emu.SetProtections(append(emu.Protections(), p4emu.ProtectLine{Perm: "super", Name: "boss"})); err != nil {
 					t.Fatal(err)
 				}
 				// carol, renamed to caroline, keeps "carol" as her id.
