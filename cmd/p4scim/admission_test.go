@@ -115,7 +115,10 @@ func TestServeBurstsWithDefaults(t *testing.T) {
 func TestServeFloodsStartNoP4(t *testing.T) {
 	// No periodic check during the test: every p4 command counted would
 	// come from the requests. No probe budget: every probe is answered.
-	d := startDaemon(t, "READY_INTERVAL=1h", "PROBE_LIMIT=0")
+	// The daemon's own schedules (readiness, the licence gauges) are what
+	// runs p4 without a request; set far apart, any command seen is the
+	// flood's.
+	d := startDaemon(t, "READY_INTERVAL=1h", "PROBE_LIMIT=0", "LICENSE_REFRESH=0")
 	d.emu.Server.ResetInvocations()
 	wrong := parallel(60, 8, func(i int) int {
 		token := "wrong-token-0123456789abcdefghijklmnopqrstuvwxyz"
