@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +76,13 @@ func TestLoadShort(t *testing.T) {
 	for _, phase := range []string{"lookup: filter userName", "lookup: filter externalId", "import: GET /Users page",
 		"sync: POST /Users", "incr: PUT /Users", "incr: PATCH active=false"} {
 		small, large := costs["100"][phase], costs["400"][phase]
-		if small == "" || small != large {
+		a, aerr := strconv.ParseFloat(small, 64)
+		b, berr := strconv.ParseFloat(large, 64)
+		// The emulator counts every command, also the daemons' own
+		// scheduled ones (a readiness check, the licence gauges) that fall
+		// in a phase: a few in hundreds of requests. A cost that grows with
+		// the directory (a scan) is a whole command or more per request.
+		if aerr != nil || berr != nil || math.Abs(a-b) > 0.05 {
 			t.Errorf("%s: %s p4 commands per request at 100 users, %s at 400", phase, small, large)
 		}
 	}
