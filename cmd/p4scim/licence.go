@@ -18,6 +18,11 @@ const licenceWarnShare = 0.9
 // and is counted; it never stops the daemon.
 func watchLicence(ctx context.Context, svc *bridge.Service, g *metrics.Licence, every time.Duration, log *slog.Logger) {
 	refreshLicence(ctx, svc, g, log)
+	repeat(ctx, every, func() { refreshLicence(ctx, svc, g, log) })
+}
+
+// repeat runs fn every interval until ctx ends: the daemon's schedules.
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -25,7 +30,7 @@ func watchLicence(ctx context.Context, svc *bridge.Service, g *metrics.Licence, 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			refreshLicence(ctx, svc, g, log)
+			fn()
 		}
 	}
 }

@@ -126,14 +126,5 @@ func sweepReclaim(ctx context.Context, svc *bridge.Service, m *metrics.Reclaim, 
 			deleted()
 		}
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pass()
-		}
-	}
+	repeat(ctx, every, pass)
 }

@@ -130,23 +130,7 @@ func TestServeReclaimSweep(t *testing.T) {
 	d := startDaemonOn(t, emu, "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=1s")
 	want := []string{`p4scim_reclaim_users_total{result="deleted"} 1`, `p4scim_reclaim_runs_total{outcome="done"} 1`,
 		"p4scim_helix_license_inactive_users 0", "p4scim_helix_license_users 2"}
-	deadline := time.Now().Add(60 * time.Second) // a poll, not a timing assertion
-	for {
-		_, metrics := d.get(t, "/metrics")
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(metrics, w+"\n") {
-				missing = w
-			}
-		}
-		if missing == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics lack %q", missing)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	d.waitForMetrics(t, 60*time.Second, want...)
 	if _, ok := emu.Server.User("ada"); ok {
 		t.Fatal("ada not deleted by the sweep")
 	}

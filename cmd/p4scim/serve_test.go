@@ -165,13 +165,11 @@ func (d *daemon) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestServeLicenceGauges: the daemon reads the licence headroom at start
-// (and then on its schedule, never per scrape) into gauges.
-func TestServeLicenceGauges(t *testing.T) {
-	d := startDaemon(t)
-	want := []string{"p4scim_helix_license_users 1", "p4scim_helix_license_user_limit -1",
-		"p4scim_helix_license_time_remaining_seconds -1", "p4scim_helix_license_inactive_users 0"}
-	deadline := time.Now().Add(10 * time.Second)
+// waitForMetrics polls /metrics until every line of want is there, or
+// fails the test after within (a poll, not a timing assertion).
+func (d *daemon) waitForMetrics(t *testing.T, within time.Duration, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		_, metrics := d.get(t, "/metrics")
 		missing := ""
@@ -181,13 +179,22 @@ func TestServeLicenceGauges(t *testing.T) {
 			}
 		}
 		if missing == "" {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("metrics lack %q", missing)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestServeLicenceGauges: the daemon reads the licence headroom at start
+// (and then on its schedule, never per scrape) into gauges.
+func TestServeLicenceGauges(t *testing.T) {
+	d := startDaemon(t)
+	want := []string{"p4scim_helix_license_users 1", "p4scim_helix_license_user_limit -1",
+		"p4scim_helix_license_time_remaining_seconds -1", "p4scim_helix_license_inactive_users 0"}
+	d.waitForMetrics(t, 10*time.Second, want...)
 	before := len(d.emu.Server.Invocations())
 	for range 3 {
 		d.get(t, "/metrics")
