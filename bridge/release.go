@@ -268,7 +268,7 @@ func (s *Service) convergeReleased(ctx context.Context, st *userState, next *use
 // exists again: every recorded membership and ownership back (a group
 // deleted meanwhile is skipped), then the released marker removed. The
 // record, written after it by converge, clears Released last.
-// p4 commands: 4 per group, key -d.
+// p4 commands: 5 per group (lock 2, group -o, protects, group -i), key -d.
 func (s *Service) restoreReleased(ctx context.Context, name string, rel *releasedUser) error {
 	for _, g := range mergeNames(rel.Groups, rel.Owns) {
 		member, owner := containsName(rel.Groups, g, s.sameName), containsName(rel.Owns, g, s.sameName)
@@ -288,6 +288,15 @@ func (s *Service) restoreReleased(ctx context.Context, name string, rel *release
 				full.Owners, changed = append(full.Owners, name), true
 			}
 			if !changed {
+				return nil
+			}
+			// Least privilege: a group an admin made privileged since the
+			// release is not rejoined; SCIM never makes anyone admin or
+			// super (privilege.go). The rest of the restore goes on.
+			if p, err := s.groupPrivilege(ctx, g); err != nil {
+				return err
+			} else if p.denied() {
+				s.cfg.Logger.WarnContext(ctx, "restored user not added back to a privileged group", "user", name, "group", g)
 				return nil
 			}
 			_, err = s.helix.SaveGroup(ctx, full)

@@ -292,7 +292,7 @@ func TestP4CommandsRelease(t *testing.T) {
 		{"filter externalId, released", "GET", "/Users?filter=" + url.QueryEscape(`externalId eq "ext-ada"`), nil, 200, 4},
 		{"PATCH deactivate again", "PATCH", "/Users/ada", activePatch(false), 200, 3},
 		{"list", "GET", "/Users", nil, 200, 5},
-		{"PATCH reactivate", "PATCH", "/Users/ada", activePatch(true), 200, 11},
+		{"PATCH reactivate", "PATCH", "/Users/ada", activePatch(true), 200, 12},
 	} {
 		before := len(st.Emu.Server.Invocations())
 		st.Do(c.method, c.path, c.body).Must(t, c.status)
@@ -368,5 +368,33 @@ func TestCreateInactiveDeletedBySweep(t *testing.T) {
 	}
 	if got := st.Do("GET", "/Users/pia", nil).Must(t, 200); got.JSON["active"] != false {
 		t.Fatalf("GET pia: %v", got.JSON)
+	}
+}
+
+// TestRestoreSkipsGroupsMadePrivileged: a released user's reactivation
+// rejoins the groups it was in, except one an admin made privileged
+// since (a super grant to the group): SCIM never makes anyone super.
+func TestRestoreSkipsGroupsMadePrivileged(t *testing.T) {
+	st := releaseStack(t, 0, newClock())
+	emu := st.Emu.Server
+	st.Do("POST", "/Users", map[string]any{"schemas": []string{userSchema}, "userName": "ada@example.com"}).Must(t, 201)
+	for _, g := range []string{"Eng", "Ops"} {
+		st.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": g, "members": []any{member("ada")}}).Must(t, 201)
+	}
+	st.Do("PATCH", "/Users/ada", activePatch(false)).Must(t, 200)
+	if _, ok := emu.User("ada"); ok {
+		t.Fatal("ada was not released")
+	}
+	if err := emu.SetProtections(append(emu.Protections(), p4emu.ProtectLine{Perm: "super", Group: true, Name: "Ops"})); err != nil {
+		t.Fatal(err)
+	}
+	st.Do("PATCH", "/Users/ada", activePatch(true)).Must(t, 200)
+	eng, _ := emu.Group("Eng")
+	ops, _ := emu.Group("Ops")
+	if !slices.Contains(eng.Users, "ada") || slices.Contains(ops.Users, "ada") {
+		t.Fatalf("after the restore: Eng %v, Ops %v; want ada back in Eng only", eng.Users, ops.Users)
+	}
+	if emu.MaxAccess("ada") == "super" {
+		t.Fatal("the restore made ada super")
 	}
 }
