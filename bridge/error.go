@@ -59,3 +59,14 @@ func ErrorMessage(err error) string {
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// ErrExists marks the conflict of a create whose resource already exists
+// with the same userName or displayName: the create is done, not refused
+// for a clash with another resource. A caller writing several servers
+// (package routing) tells by it that a retried create is finished on a
+// server, and goes on with the others.
+var ErrExists = errors.New("already exists")
+
+func existsError(kind, name string) *Error {
+	return &Error{Code: EConflict, Message: fmt.Sprintf("%s %q already exists.", kind, name), Err: ErrExists}
+}

@@ -84,7 +84,7 @@ func (s *Service) CreateGroup(ctx context.Context, doc map[string]any) (Group, e
 			case rec.Pending == pendingCreate && sameName:
 				resume = rec // the IdP's retry of a create that stopped after the spec: finish it
 			case sameName:
-				return errorf(EConflict, "Group %q already exists.", displayName)
+				return existsError("Group", displayName)
 			default:
 				return errorf(EConflict, "displayName %q maps to Helix Core group %q, which already belongs to displayName %q.",
 					displayName, name, str(rec.Doc, "displayName"))
@@ -185,7 +185,7 @@ func (s *Service) checkDisplayNameFree(ctx context.Context, displayName, name st
 		return err
 	}
 	if rec != nil && strings.EqualFold(str(rec.Doc, "displayName"), displayName) {
-		return errorf(EConflict, "Group %q already exists.", displayName)
+		return existsError("Group", displayName)
 	}
 	return nil
 }

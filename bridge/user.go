@@ -112,7 +112,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 			rec.Created = old.Created
 			return s.converge(ctx, &userState{spec: u, rec: old}, rec, userIntent{password: password, hasPassword: hasPassword, create: true})
 		case !old.Deleted && sameUserName:
-			return User{}, errorf(EConflict, "User %q already exists.", userName)
+			return User{}, existsError("User", userName)
 		case !old.Deleted:
 			return User{}, errorf(EConflict, "userName %q maps to Helix Core user %q, which already belongs to userName %q.",
 				userName, u.Name, str(old.Doc, "userName"))
@@ -132,7 +132,7 @@ func (s *Service) CreateUser(ctx context.Context, doc map[string]any) (User, err
 		return User{}, err
 	} else if old != nil && old.Released != nil && !old.Deleted {
 		if strings.EqualFold(str(old.Doc, "userName"), userName) {
-			return User{}, errorf(EConflict, "User %q already exists.", userName)
+			return User{}, existsError("User", userName)
 		}
 		return User{}, errorf(EConflict, "userName %q maps to Helix Core user %q, which already belongs to userName %q.",
 			userName, name, str(old.Doc, "userName"))
@@ -196,7 +196,7 @@ func (s *Service) checkUserNameFree(ctx context.Context, userName, name string) 
 		return nil // stale, unless a release deleted the user (release.go)
 	}
 	if rec != nil && !rec.Deleted && strings.EqualFold(str(rec.Doc, "userName"), userName) {
-		return errorf(EConflict, "User %q already exists.", userName)
+		return existsError("User", userName)
 	}
 	return nil
 }

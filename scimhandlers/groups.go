@@ -14,7 +14,7 @@ import (
 
 // groupsHandler serves /Groups.
 type groupsHandler struct {
-	svc    *bridge.Service
+	svc    bridge.Provisioner
 	log    *slog.Logger
 	schema schema.Schema
 }

@@ -38,7 +38,7 @@ type Options struct {
 }
 
 // New returns an http.Handler serving the SCIM API under BasePath.
-func New(svc *bridge.Service, opts Options) (http.Handler, error) {
+func New(svc bridge.Provisioner, opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

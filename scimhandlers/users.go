@@ -15,7 +15,7 @@ import (
 
 // usersHandler serves /Users.
 type usersHandler struct {
-	svc        *bridge.Service
+	svc        bridge.Provisioner
 	log        *slog.Logger
 	schema     schema.Schema
 	extensions []schema.Schema
