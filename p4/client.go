@@ -37,6 +37,9 @@ type Config struct {
 	CommandTimeout   time.Duration
 	MaxConcurrent    int
 	Observer         func(CommandEvent)
+	// Name labels the server in request traces ("main: user -i") when the
+	// daemon serves several; "" leaves the entries bare.
+	Name string
 }
 
 // Client runs p4 commands. It is safe for concurrent use.
@@ -281,7 +284,7 @@ func (c *Client) runOnce(ctx context.Context, cl call) (*result, error) {
 		c.cfg.Observer(CommandEvent{Command: args[0], Duration: d, Outcome: outcome})
 	}
 	if t := traceFrom(ctx); t != nil {
-		t.add(args, outcome, d)
+		t.add(c.cfg.Name, args, outcome, d)
 	}
 	return res, err
 }

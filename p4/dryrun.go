@@ -36,7 +36,7 @@ func (d *DryRun) would(ctx context.Context, argv []string, spec map[string]strin
 	}
 	d.Log.InfoContext(ctx, "dry run: would run", attrs...)
 	if t := traceFrom(ctx); t != nil {
-		t.add(argv, "dry run", 0)
+		t.add("", argv, "dry run", 0)
 	}
 }
 

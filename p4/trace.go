@@ -31,7 +31,7 @@ func traceFrom(ctx context.Context) *Trace {
 	return t
 }
 
-func (t *Trace) add(args []string, outcome string, d time.Duration) {
+func (t *Trace) add(server string, args []string, outcome string, d time.Duration) {
 	parts := []string{args[0]}
 	for _, a := range args[1:] {
 		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") {
@@ -39,6 +39,9 @@ func (t *Trace) add(args []string, outcome string, d time.Duration) {
 		}
 	}
 	entry := strings.Join(parts, " ")
+	if server != "" {
+		entry = server + ": " + entry
+	}
 	if outcome != "ok" {
 		entry += " (" + outcome + ")"
 	}

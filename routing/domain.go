@@ -1,0 +1,402 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+
+	"github.com/p4scim/p4scim/bridge"
+)
+
+// Server is one Helix Core server's bridge, and the name that labels it in
+// errors, logs and metrics.
+type Server struct {
+	Name string
+	bridge.Provisioner
+}
+
+// Domain is the servers of one domain, leader first.
+type Domain struct {
+	name    string
+	servers []Server
+	log     *slog.Logger
+}
+
+// NewDomain returns the provisioner of a domain served by servers, the
+// first being its leader. With one server it is that server's bridge
+// itself.
+func NewDomain(name string, log *slog.Logger, servers ...Server) (bridge.Provisioner, error) {
+	switch {
+	case len(servers) == 0:
+		return nil, fmt.Errorf("routing: domain %q has no server", name)
+	case len(servers) == 1:
+		return servers[0].Provisioner, nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Domain{name: name, servers: servers, log: log}, nil
+}
+
+func (d *Domain) leader() Server      { return d.servers[0] }
+func (d *Domain) followers() []Server { return d.servers[1:] }
+
+// Writes records, for one request, the servers a write reached and those
+// it did not: the audit line's. WithWrites puts one in a context.
+type Writes struct {
+	mu      sync.Mutex
+	done    []string
+	missing []string
+}
+
+type writesKey struct{}
+
+// WithWrites returns a context in which the domains record their writes.
+func WithWrites(ctx context.Context) (context.Context, *Writes) {
+	w := &Writes{}
+	return context.WithValue(ctx, writesKey{}, w), w
+}
+
+func (w *Writes) record(server string, err error) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.done = append(w.done, server)
+	} else {
+		w.missing = append(w.missing, server)
+	}
+}
+
+// Done lists the servers written, in order; Missing those a write failed on.
+func (w *Writes) Done() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.done...)
+}
+
+// Missing lists the servers a write did not reach.
+func (w *Writes) Missing() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.missing...)
+}
+
+func writesFrom(ctx context.Context) *Writes {
+	w, _ := ctx.Value(writesKey{}).(*Writes)
+	return w
+}
+
+// onLeader names the leader in an error that is the server's, not the
+// request's: the IdP's operator then knows which server to look at.
+func (d *Domain) onLeader(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch bridge.ErrorCode(err) {
+	case bridge.EUnavailable, bridge.EInternal:
+		return &bridge.Error{Code: bridge.EUnavailable,
+			Message: fmt.Sprintf("Helix Core server %s (leader of domain %s) is unavailable; nothing was written. %s",
+				d.leader().Name, d.name, bridge.ErrorMessage(err)),
+			Err: err}
+	}
+	return err
+}
+
+// follow applies a write the leader took to every other server, each
+// alone: one server's failure does not keep the write from the others.
+func (d *Domain) follow(ctx context.Context, op, id string, apply func(Server) error) error {
+	w := writesFrom(ctx)
+	w.record(d.leader().Name, nil)
+	done := []string{d.leader().Name}
+	var missing []string
+	var first error
+	retryable := false
+	for _, s := range d.followers() {
+		err := apply(s)
+		w.record(s.Name, err)
+		if err == nil {
+			done = append(done, s.Name)
+			continue
+		}
+		missing = append(missing, s.Name)
+		if first == nil {
+			first = fmt.Errorf("server %s: %w", s.Name, err)
+		}
+		if c := bridge.ErrorCode(err); c == bridge.EUnavailable || c == bridge.EInternal {
+			retryable = true
+		}
+		d.log.WarnContext(ctx, "write not done on every server of the domain", "domain", d.name, "operation", op,
+			"id", id, "server", s.Name, "err", err)
+	}
+	if first == nil {
+		return nil
+	}
+	code, retry := bridge.ErrorCode(first), ""
+	if retryable {
+		// The leader has the write: a retry finishes it where it is
+		// missing, so the IdP must retry rather than give up.
+		code, retry = bridge.EUnavailable, " Retry the request to finish it; what is done is not repeated."
+	}
+	return &bridge.Error{Code: code,
+		Message: fmt.Sprintf("Done on Helix Core server %s; not on %s: %s%s",
+			strings.Join(done, ", "), strings.Join(missing, ", "), bridge.ErrorMessage(first), retry),
+		Err: first}
+}
+
+// Reads are the leader's.
+
+func (d *Domain) GetUser(ctx context.Context, id string) (bridge.User, error) {
+	u, err := d.leader().GetUser(ctx, id)
+	return u, d.onLeader(err)
+}
+
+func (d *Domain) FindUserByUserName(ctx context.Context, userName string) (*bridge.User, error) {
+	u, err := d.leader().FindUserByUserName(ctx, userName)
+	return u, d.onLeader(err)
+}
+
+func (d *Domain) FindUserByExternalID(ctx context.Context, externalID string) (*bridge.User, error) {
+	u, err := d.leader().FindUserByExternalID(ctx, externalID)
+	return u, d.onLeader(err)
+}
+
+func (d *Domain) FindUsersByEmail(ctx context.Context, email string) ([]bridge.User, error) {
+	u, err := d.leader().FindUsersByEmail(ctx, email)
+	return u, d.onLeader(err)
+}
+
+func (d *Domain) ListUsers(ctx context.Context) (bridge.Listing[bridge.User], error) {
+	l, err := d.leader().ListUsers(ctx)
+	return l, d.onLeader(err)
+}
+
+func (d *Domain) GroupsOf(ctx context.Context, users ...string) (map[string][]string, error) {
+	m, err := d.leader().GroupsOf(ctx, users...)
+	return m, d.onLeader(err)
+}
+
+func (d *Domain) GetGroup(ctx context.Context, id string) (bridge.Group, error) {
+	g, err := d.leader().GetGroup(ctx, id)
+	return g, d.onLeader(err)
+}
+
+func (d *Domain) FindGroupByDisplayName(ctx context.Context, displayName string) (*bridge.Group, error) {
+	g, err := d.leader().FindGroupByDisplayName(ctx, displayName)
+	return g, d.onLeader(err)
+}
+
+func (d *Domain) ListGroups(ctx context.Context) (bridge.Listing[bridge.Group], error) {
+	l, err := d.leader().ListGroups(ctx)
+	return l, d.onLeader(err)
+}
+
+// Users.
+
+// CreateUser creates the user on every server. A retry after a partial
+// create finds it on the servers that have it (bridge.ErrExists) and
+// creates it on the others; only when every server had it is the answer
+// the leader's 409.
+func (d *Domain) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {
+	u, err := d.leader().CreateUser(ctx, doc)
+	existed := errors.Is(err, bridge.ErrExists)
+	if err != nil && !existed {
+		return bridge.User{}, d.onLeader(err)
+	}
+	if existed {
+		userName, _ := doc["userName"].(string)
+		found, ferr := d.leader().FindUserByUserName(ctx, strings.TrimSpace(userName))
+		if ferr != nil || found == nil {
+			return bridge.User{}, err
+		}
+		u = *found
+	}
+	created := !existed
+	ferr := d.follow(ctx, "create", u.ID, func(s Server) error {
+		_, err := s.CreateUser(ctx, doc)
+		switch {
+		case errors.Is(err, bridge.ErrExists):
+			return nil
+		case err == nil:
+			created = true
+		}
+		return err
+	})
+	switch {
+	case ferr != nil:
+		return bridge.User{}, ferr
+	case !created:
+		return bridge.User{}, err // every server had it: the IdP's create of an existing user
+	}
+	return u, nil
+}
+
+// ReplaceUser replaces the user on every server; a server that lacks it
+// gets it created from the same document.
+func (d *Domain) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.User, error) {
+	u, err := d.leader().ReplaceUser(ctx, id, doc, opts...)
+	if err != nil {
+		return bridge.User{}, d.onLeader(err)
+	}
+	return u, d.follow(ctx, "replace", id, func(s Server) error {
+		_, err := s.ReplaceUser(ctx, id, doc)
+		if bridge.ErrorCode(err) == bridge.ENotFound {
+			_, err = s.CreateUser(ctx, doc)
+		}
+		return err
+	})
+}
+
+// PatchUser applies the same patch on every server. A server that lacks
+// the user gets it created from the leader's result, then patched, so that
+// what the patch alone carries (a password) reaches it too.
+func (d *Domain) PatchUser(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.User, error) {
+	u, err := d.leader().PatchUser(ctx, id, mutate, opts...)
+	if err != nil {
+		return bridge.User{}, d.onLeader(err)
+	}
+	return u, d.follow(ctx, "patch", id, func(s Server) error {
+		_, err := s.PatchUser(ctx, id, mutate)
+		if bridge.ErrorCode(err) == bridge.ENotFound {
+			if _, err = s.CreateUser(ctx, maps.Clone(u.Doc)); err == nil || errors.Is(err, bridge.ErrExists) {
+				_, err = s.PatchUser(ctx, id, mutate)
+			}
+		}
+		return err
+	})
+}
+
+// DeleteUser deletes the user on every server; a server without it is
+// done. Only when no server had it is the answer 404.
+func (d *Domain) DeleteUser(ctx context.Context, id string, opts ...bridge.WriteOption) error {
+	err := d.leader().DeleteUser(ctx, id, opts...)
+	leaderMissing := bridge.ErrorCode(err) == bridge.ENotFound
+	if err != nil && !leaderMissing {
+		return d.onLeader(err)
+	}
+	deleted := !leaderMissing
+	ferr := d.follow(ctx, "delete", id, func(s Server) error {
+		err := s.DeleteUser(ctx, id)
+		switch {
+		case bridge.ErrorCode(err) == bridge.ENotFound:
+			return nil
+		case err == nil:
+			deleted = true
+		}
+		return err
+	})
+	switch {
+	case ferr != nil:
+		return ferr
+	case !deleted:
+		return err
+	}
+	return nil
+}
+
+// Groups: the same rules as users.
+
+func (d *Domain) CreateGroup(ctx context.Context, doc map[string]any) (bridge.Group, error) {
+	g, err := d.leader().CreateGroup(ctx, doc)
+	existed := errors.Is(err, bridge.ErrExists)
+	if err != nil && !existed {
+		return bridge.Group{}, d.onLeader(err)
+	}
+	if existed {
+		displayName, _ := doc["displayName"].(string)
+		found, ferr := d.leader().FindGroupByDisplayName(ctx, strings.TrimSpace(displayName))
+		if ferr != nil || found == nil {
+			return bridge.Group{}, err
+		}
+		g = *found
+	}
+	created := !existed
+	ferr := d.follow(ctx, "create", g.ID, func(s Server) error {
+		_, err := s.CreateGroup(ctx, doc)
+		switch {
+		case errors.Is(err, bridge.ErrExists):
+			return nil
+		case err == nil:
+			created = true
+		}
+		return err
+	})
+	switch {
+	case ferr != nil:
+		return bridge.Group{}, ferr
+	case !created:
+		return bridge.Group{}, err
+	}
+	return g, nil
+}
+
+func (d *Domain) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.Group, error) {
+	g, err := d.leader().ReplaceGroup(ctx, id, doc, opts...)
+	if err != nil {
+		return bridge.Group{}, d.onLeader(err)
+	}
+	return g, d.follow(ctx, "replace", id, func(s Server) error {
+		_, err := s.ReplaceGroup(ctx, id, doc)
+		if bridge.ErrorCode(err) == bridge.ENotFound {
+			_, err = s.CreateGroup(ctx, doc)
+		}
+		return err
+	})
+}
+
+// PatchGroup replays the patch on every server, never copies the leader's
+// members: two replicas' concurrent PATCHes of one group then reach each
+// server in some order, and adds and removes of different members commute,
+// so every server ends with the same members.
+func (d *Domain) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
+	g, err := d.leader().PatchGroup(ctx, id, mutate, opts...)
+	if err != nil {
+		return bridge.Group{}, d.onLeader(err)
+	}
+	return g, d.follow(ctx, "patch", id, func(s Server) error {
+		_, err := s.PatchGroup(ctx, id, mutate)
+		if bridge.ErrorCode(err) == bridge.ENotFound {
+			// Created from the leader's group, members included: the patch
+			// has already been applied to them.
+			_, err = s.CreateGroup(ctx, maps.Clone(g.Doc))
+			if errors.Is(err, bridge.ErrExists) {
+				_, err = s.PatchGroup(ctx, id, mutate)
+			}
+		}
+		return err
+	})
+}
+
+func (d *Domain) DeleteGroup(ctx context.Context, id string, opts ...bridge.WriteOption) error {
+	err := d.leader().DeleteGroup(ctx, id, opts...)
+	leaderMissing := bridge.ErrorCode(err) == bridge.ENotFound
+	if err != nil && !leaderMissing {
+		return d.onLeader(err)
+	}
+	deleted := !leaderMissing
+	ferr := d.follow(ctx, "delete", id, func(s Server) error {
+		err := s.DeleteGroup(ctx, id)
+		switch {
+		case bridge.ErrorCode(err) == bridge.ENotFound:
+			return nil
+		case err == nil:
+			deleted = true
+		}
+		return err
+	})
+	switch {
+	case ferr != nil:
+		return ferr
+	case !deleted:
+		return err
+	}
+	return nil
+}
+
+var _ bridge.Provisioner = (*Domain)(nil)

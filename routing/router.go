@@ -1,0 +1,191 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/p4scim/p4scim/bridge"
+)
+
+// Router serves every domain of a configuration: each call goes to the
+// domain that DomainOf finds in its context (the authenticated token's).
+type Router struct {
+	domainOf func(context.Context) string
+	domains  map[string]bridge.Provisioner
+}
+
+// New returns the provisioner for a set of domains. With one domain it is
+// that domain's provisioner itself: every token reaches it.
+func New(domainOf func(context.Context) string, domains map[string]bridge.Provisioner) (bridge.Provisioner, error) {
+	if len(domains) == 0 {
+		return nil, fmt.Errorf("routing: no domain")
+	}
+	if len(domains) == 1 {
+		for _, p := range domains {
+			return p, nil
+		}
+	}
+	if domainOf == nil {
+		return nil, fmt.Errorf("routing: %d domains and no way to tell a request's domain", len(domains))
+	}
+	return &Router{domainOf: domainOf, domains: domains}, nil
+}
+
+// Domains lists the domain names, sorted.
+func (r *Router) Domains() []string {
+	out := make([]string, 0, len(r.domains))
+	for d := range r.domains {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pick returns the request's domain. A token without a domain cannot
+// happen with a validated configuration; it is refused, never defaulted,
+// because a default would hand one IdP another's servers.
+func (r *Router) pick(ctx context.Context) (bridge.Provisioner, error) {
+	if p, ok := r.domains[r.domainOf(ctx)]; ok {
+		return p, nil
+	}
+	return nil, &bridge.Error{Code: bridge.EForbidden, Message: "The token that authenticated this request serves no provisioning domain."}
+}
+
+func (r *Router) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.User{}, err
+	}
+	return p.CreateUser(ctx, doc)
+}
+
+func (r *Router) GetUser(ctx context.Context, id string) (bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.User{}, err
+	}
+	return p.GetUser(ctx, id)
+}
+
+func (r *Router) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.User{}, err
+	}
+	return p.ReplaceUser(ctx, id, doc, opts...)
+}
+
+func (r *Router) PatchUser(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.User{}, err
+	}
+	return p.PatchUser(ctx, id, mutate, opts...)
+}
+
+func (r *Router) DeleteUser(ctx context.Context, id string, opts ...bridge.WriteOption) error {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return err
+	}
+	return p.DeleteUser(ctx, id, opts...)
+}
+
+func (r *Router) FindUserByUserName(ctx context.Context, userName string) (*bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.FindUserByUserName(ctx, userName)
+}
+
+func (r *Router) FindUserByExternalID(ctx context.Context, externalID string) (*bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.FindUserByExternalID(ctx, externalID)
+}
+
+func (r *Router) FindUsersByEmail(ctx context.Context, email string) ([]bridge.User, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.FindUsersByEmail(ctx, email)
+}
+
+func (r *Router) ListUsers(ctx context.Context) (bridge.Listing[bridge.User], error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Listing[bridge.User]{}, err
+	}
+	return p.ListUsers(ctx)
+}
+
+func (r *Router) GroupsOf(ctx context.Context, users ...string) (map[string][]string, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.GroupsOf(ctx, users...)
+}
+
+func (r *Router) CreateGroup(ctx context.Context, doc map[string]any) (bridge.Group, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Group{}, err
+	}
+	return p.CreateGroup(ctx, doc)
+}
+
+func (r *Router) GetGroup(ctx context.Context, id string) (bridge.Group, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Group{}, err
+	}
+	return p.GetGroup(ctx, id)
+}
+
+func (r *Router) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.Group, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Group{}, err
+	}
+	return p.ReplaceGroup(ctx, id, doc, opts...)
+}
+
+func (r *Router) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Group{}, err
+	}
+	return p.PatchGroup(ctx, id, mutate, opts...)
+}
+
+func (r *Router) DeleteGroup(ctx context.Context, id string, opts ...bridge.WriteOption) error {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return err
+	}
+	return p.DeleteGroup(ctx, id, opts...)
+}
+
+func (r *Router) FindGroupByDisplayName(ctx context.Context, displayName string) (*bridge.Group, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.FindGroupByDisplayName(ctx, displayName)
+}
+
+func (r *Router) ListGroups(ctx context.Context) (bridge.Listing[bridge.Group], error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return bridge.Listing[bridge.Group]{}, err
+	}
+	return p.ListGroups(ctx)
+}
+
+var _ bridge.Provisioner = (*Router)(nil)
