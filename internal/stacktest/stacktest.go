@@ -58,6 +58,34 @@ type Options struct {
 // Start starts a stack and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
+	b := StartBackend(t, "", opts)
+	hopts := opts.Handler
+	hopts.Middleware = append([]func(http.Handler) http.Handler{
+		auth.New([]auth.Token{{Name: "test", Secret: Token}}, auth.Options{}),
+	}, hopts.Middleware...)
+	hopts.TokenName = auth.TokenName
+	h, err := scimhandlers.New(b.Service, hopts)
+	if err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &Stack{T: t, Emu: b.Emu, Client: b.Client, Service: b.Service, Server: srv, URL: srv.URL + scimhandlers.BasePath}
+}
+
+// Backend is one emulated Helix Core server and the bridge over it.
+type Backend struct {
+	Name    string
+	Emu     *p4emutest.Env
+	Client  *p4.Client
+	Service *bridge.Service
+}
+
+// StartBackend starts an emulator, logs a p4 client in to it and builds
+// a bridge on it, from the emulator, bridge, timeout, dry-run and P4Bin
+// options. name labels the client's trace entries ("" for none).
+func StartBackend(t testing.TB, name string, opts Options) *Backend {
+	t.Helper()
 	env := p4emutest.Start(t, opts.Emulator)
 	timeout := opts.CommandTimeout
 	if timeout <= 0 {
@@ -75,6 +103,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		Tickets:        env.Tickets,
 		Trust:          env.Trust,
 		CommandTimeout: timeout,
+		Name:           name,
 	})
 	if err != nil {
 		t.Fatalf("p4 client: %v", err)
@@ -94,18 +123,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	if err != nil {
 		t.Fatalf("bridge: %v", err)
 	}
-	hopts := opts.Handler
-	hopts.Middleware = append([]func(http.Handler) http.Handler{
-		auth.New([]auth.Token{{Name: "test", Secret: Token}}, auth.Options{}),
-	}, hopts.Middleware...)
-	hopts.TokenName = auth.TokenName
-	h, err := scimhandlers.New(svc, hopts)
-	if err != nil {
-		t.Fatalf("handler: %v", err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &Stack{T: t, Emu: env, Client: client, Service: svc, Server: srv, URL: srv.URL + scimhandlers.BasePath}
+	return &Backend{Name: name, Emu: env, Client: client, Service: svc}
 }
 
 // Response is a decoded SCIM response.
@@ -126,6 +144,11 @@ func (s *Stack) Do(method, path string, body any) Response {
 // DoWith sends a request with exactly the given headers.
 func (s *Stack) DoWith(method, path string, body any, headers map[string]string) Response {
 	s.T.Helper()
+	return do(s.T, s.URL+path, method, body, headers)
+}
+
+func do(t testing.TB, url, method string, body any, headers map[string]string) Response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -136,13 +159,13 @@ func (s *Stack) DoWith(method, path string, body any, headers map[string]string)
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
-			s.T.Fatalf("encode body: %v", err)
+			t.Fatalf("encode body: %v", err)
 		}
 		rd = bytes.NewReader(enc)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		s.T.Fatalf("request: %v", err)
+		t.Fatalf("request: %v", err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/scim+json")
@@ -152,7 +175,7 @@ func (s *Stack) DoWith(method, path string, body any, headers map[string]string)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.T.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
