@@ -22,10 +22,23 @@
 // the two overlap (BEARER_TOKEN, BEARER_TOKEN_FILE, P4PORT, P4USER,
 // P4PASSWD, P4TICKETS, P4TRUST), so one .env can serve both.
 //
+// A config file with a top-level provisioning table is HAS's multi-IdP,
+// multi-server form (provisioning.go), read as HAS writes it (TOML, or
+// YAML or JSON of the same shape): each [[provisioning.providers]] entry is
+// one IdP's bearer token (bearer_token or bearer_token_file) named by its
+// domain, and each [[provisioning.servers]] entry is one Helix Core server
+// (p4port, p4user, p4passwd, domains, leader, and the per-server settings
+// such as key_prefix or username_rule) with the global settings below its
+// own. In such a file HAS's own top-level keys (svc_base_uri, [logging],
+// ...) are skipped, while the lower-case setting names keep their meaning;
+// P4PORT, the BEARER_TOKEN settings, OAUTH_CLIENTS and DEV conflict with
+// it. Config.Servers and Config.Routes then describe the servers and which
+// leads each domain; in the single-server form Servers holds one server,
+// "default", serving the domain "default".
+//
 // The table (settings.go) and the parse functions of each group (parse.go)
-// are kept apart on purpose: a multi-server form (HAS's [provisioning]
-// TOML, one Helix Core group of settings per server) reuses the table's
-// names as keys and the Helix Core parse function per server.
+// are kept apart on purpose: the [provisioning] form reuses the table's
+// names as keys and the Helix Core and policy parse functions per server.
 package config
 
 import (

@@ -355,7 +355,7 @@ func TestProvisioningProblems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loadHAS(t, "/has.toml", tc.file, tc.env)
+			cfg, err := loadHAS(t, "/has.toml", tc.file, tc.env)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -368,6 +368,9 @@ func TestProvisioningProblems(t *testing.T) {
 			for _, s := range []string{tokOkta, tokEntra, tokFeline, tokPlain, p4Secret, oauthSecr} {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("a problem shows a secret: %v", err)
+				}
+				if strings.Contains(cfg.String()+fmt.Sprint(cfg.Redacted()), s) {
+					t.Errorf("the Config read so far shows a secret:\n%s", cfg)
 				}
 			}
 		})
