@@ -22,10 +22,23 @@
 // the two overlap (BEARER_TOKEN, BEARER_TOKEN_FILE, P4PORT, P4USER,
 // P4PASSWD, P4TICKETS, P4TRUST), so one .env can serve both.
 //
+// A config file with a top-level provisioning table is HAS's multi-IdP,
+// multi-server form (provisioning.go), read as HAS writes it (TOML, or
+// YAML or JSON of the same shape): each [[provisioning.providers]] entry is
+// one IdP's bearer token (bearer_token or bearer_token_file) named by its
+// domain, and each [[provisioning.servers]] entry is one Helix Core server
+// (p4port, p4user, p4passwd, domains, leader, and the per-server settings
+// such as key_prefix or username_rule) with the global settings below its
+// own. In such a file HAS's own top-level keys (svc_base_uri, [logging],
+// ...) are skipped, while the lower-case setting names keep their meaning;
+// P4PORT, the BEARER_TOKEN settings, OAUTH_CLIENTS and DEV conflict with
+// it. Config.Servers and Config.Routes then describe the servers and which
+// leads each domain; in the single-server form Servers holds one server,
+// "default", serving the domain "default".
+//
 // The table (settings.go) and the parse functions of each group (parse.go)
-// are kept apart on purpose: a multi-server form (HAS's [provisioning]
-// TOML, one Helix Core group of settings per server) reuses the table's
-// names as keys and the Helix Core parse function per server.
+// are kept apart on purpose: the [provisioning] form reuses the table's
+// names as keys and the Helix Core and policy parse functions per server.
 package config
 
 import (
@@ -135,6 +148,17 @@ type Config struct {
 	Warnings []string
 
 	FixedTokens []auth.Token // BEARER_TOKEN and BEARER_TOKENS: the tokens a reload of TokenFile keeps
+
+	// Provisioning: the servers and tokens come from the config file's
+	// [provisioning] table (HAS's multi-IdP, multi-server form).
+	Provisioning bool
+	// Servers are the Helix Core servers; always at least one after a
+	// successful Load (in the single-server form one, named "default",
+	// serving the domain "default").
+	Servers []Server
+
+	provDomains []string // the providers' domains, in configuration order
+	provHash    [32]byte // of the [provisioning] servers (secrets included) and domains, for Changed; not of the tokens, which a reload applies
 
 	raw     map[string]string // setting name -> value as given
 	sources map[string]string // setting name -> where it came from
@@ -269,9 +293,10 @@ func Load(args, environ []string, fsys afero.Fs) (Config, error) {
 
 	// 4. The config file.
 	file := map[string]string{}
+	var prov *provisioningFile
 	if path := cfgFirst(flags["CONFIG_FILE"], env["CONFIG_FILE"], dotenv["CONFIG_FILE"]); path != "" {
-		m, errs := readConfigFile(fsys, path, known)
-		file = m
+		m, pf, errs := readConfigFile(fsys, path, known)
+		file, prov = m, pf
 		problems = append(problems, errs...)
 		if len(errs) == 0 {
 			cfg.ConfigFile = path
@@ -319,7 +344,7 @@ func Load(args, environ []string, fsys afero.Fs) (Config, error) {
 	}
 
 	p := configParser{raw: cfg.raw}
-	cfg.parse(&p, fsys)
+	cfg.parse(&p, fsys, prov)
 	problems = append(problems, p.problems()...)
 	if len(problems) > 0 {
 		return cfg, &Error{Problems: problems}
@@ -344,49 +369,58 @@ func flagError(err error) string {
 	return err.Error()
 }
 
-// readConfigFile reads a flat YAML/TOML/JSON file into setting names.
-func readConfigFile(fsys afero.Fs, path string, known map[string]Setting) (map[string]string, []string) {
+// readConfigFile reads a YAML/TOML/JSON file into setting names. A file
+// with a top-level provisioning table is HAS's: its [provisioning] is read
+// too (provisioning.go), and its top-level keys that are not settings of
+// p4scim (HAS's own) are skipped rather than refused.
+func readConfigFile(fsys afero.Fs, path string, known map[string]Setting) (map[string]string, *provisioningFile, []string) {
 	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	switch ext {
 	case "yaml", "yml", "toml", "json":
 	default:
-		return nil, []string{fmt.Sprintf("CONFIG_FILE: %s: unsupported type %q; use a .yaml, .yml, .toml or .json file", path, ext)}
+		return nil, nil, []string{fmt.Sprintf("CONFIG_FILE: %s: unsupported type %q; use a .yaml, .yml, .toml or .json file", path, ext)}
 	}
 	b, err := afero.ReadFile(fsys, path)
 	if err != nil {
-		return nil, []string{fmt.Sprintf("CONFIG_FILE: cannot read %s: %v; fix the path", path, PathErr(err))}
+		return nil, nil, []string{fmt.Sprintf("CONFIG_FILE: cannot read %s: %v; fix the path", path, PathErr(err))}
 	}
 	v := viper.New()
 	v.SetConfigType(ext)
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
-		return nil, []string{fmt.Sprintf("CONFIG_FILE: %s is not valid %s: %v", path, strings.ToUpper(ext), err)}
+		return nil, nil, []string{fmt.Sprintf("CONFIG_FILE: %s is not valid %s: %v", path, strings.ToUpper(ext), err)}
 	}
 	out := map[string]string{}
+	var prov *provisioningFile
 	var problems []string
+	table, hasForm := v.Get("provisioning").(map[string]any)
+	if hasForm {
+		prov, problems = readProvisioning(table)
+	}
 	keys := v.AllKeys()
 	sort.Strings(keys)
 	for _, k := range keys {
+		if hasForm && (k == "provisioning" || strings.HasPrefix(k, "provisioning.")) {
+			continue
+		}
 		name := strings.ToUpper(k)
 		if _, ok := known[name]; !ok || name == "CONFIG_FILE" || name == "ENV_FILE" {
+			if hasForm && !ok {
+				continue // HAS's own setting
+			}
 			// A typo would otherwise silently leave a default in force.
 			problems = append(problems, fmt.Sprintf("CONFIG_FILE: %s: unknown key %q; keys are the setting names in lower case, flat (e.g. p4port, rate_limit); see p4scim serve --help", path, k))
 			continue
 		}
-		switch val := v.Get(k).(type) {
-		case nil:
-		case []any:
-			parts := make([]string, 0, len(val))
-			for _, e := range val {
-				parts = append(parts, fmt.Sprint(e))
-			}
-			out[name] = strings.Join(parts, ",")
-		case map[string]any:
+		val, ok := plainValue(v.Get(k))
+		if !ok {
 			problems = append(problems, fmt.Sprintf("CONFIG_FILE: %s: key %q must be a plain value, not a table", path, k))
-		default:
-			out[name] = fmt.Sprint(val)
+			continue
+		}
+		if val != "" {
+			out[name] = val
 		}
 	}
-	return out, problems
+	return out, prov, problems
 }
 
 // PathErr drops the operation from a file error: "open x: no such file"

@@ -22,6 +22,9 @@ import (
 type configParser struct {
 	raw  map[string]string
 	list []string
+	// serversElsewhere: the global settings of the [provisioning] form,
+	// where each server entry has its own P4PORT, P4USER and P4PASSWD.
+	serversElsewhere bool
 }
 
 func (p *configParser) problems() []string { return p.list }
@@ -154,8 +157,11 @@ func cfgList(v string) []string {
 }
 
 // parse fills c from the raw values, validating each setting.
-func (c *Config) parse(p *configParser, fsys afero.Fs) {
+// prov is the config file's [provisioning] table, nil if none.
+func (c *Config) parse(p *configParser, fsys afero.Fs, prov *provisioningFile) {
 	c.Dev = p.boolean("DEV")
+	c.Provisioning = prov != nil
+	p.serversElsewhere = c.Provisioning
 	c.DryRun = p.boolean("DRY_RUN")
 	if c.DryRun {
 		c.Warnings = append(c.Warnings, "DRY_RUN is on: requests are answered but nothing is written to Helix Core")
@@ -178,6 +184,12 @@ func (c *Config) parse(p *configParser, fsys afero.Fs) {
 	if c.WriteTimeout > 0 && c.P4CommandTimeout > 0 && c.WriteTimeout <= c.P4CommandTimeout {
 		p.fail("WRITE_TIMEOUT", "%s is not longer than P4_COMMAND_TIMEOUT (%s); raise WRITE_TIMEOUT (e.g. to 3 × P4_COMMAND_TIMEOUT) or lower P4_COMMAND_TIMEOUT",
 			c.WriteTimeout, c.P4CommandTimeout)
+	}
+
+	if c.Provisioning {
+		c.parseProvisioning(p, fsys, prov)
+	} else {
+		c.Servers = c.singleServer()
 	}
 }
 
@@ -320,7 +332,7 @@ func (c *Config) parseAuth(p *configParser, fsys afero.Fs) {
 	}
 	c.OAuthTokenTTL = p.duration("OAUTH_TOKEN_TTL", time.Minute)
 
-	if len(c.Tokens) == 0 && len(c.OAuthClients) == 0 && !c.Dev {
+	if len(c.Tokens) == 0 && len(c.OAuthClients) == 0 && !c.Dev && !c.Provisioning {
 		p.fail("BEARER_TOKEN", "missing; set BEARER_TOKEN (or BEARER_TOKENS, BEARER_TOKEN_FILE) to a random secret of at least %d characters, e.g. the output of: openssl rand -base64 32", configMinSecretLen)
 	}
 }
@@ -340,7 +352,7 @@ func (c *Config) parseHelix(p *configParser) {
 				c.Warnings = append(c.Warnings, "dev mode: "+name+" is ignored; the embedded Helix Core emulator is used")
 			}
 		}
-	} else {
+	} else if !p.serversElsewhere {
 		if c.P4Port == "" {
 			p.fail("P4PORT", "missing; set it to the Helix Core server address, e.g. ssl:perforce:1666")
 		}

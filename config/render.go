@@ -58,18 +58,26 @@ func (c Config) Redacted() map[string]string {
 		}
 		out["tokens"] = strings.Join(names, ",")
 	}
+	if c.Provisioning {
+		out["provisioning.providers"] = strings.Join(c.provDomains, ",")
+		out["provisioning.servers"] = c.describeServers()
+	}
 	return out
 }
 
 // Changed lists the settings whose value differs between c and next, in
 // table order: what a reload compares. Values are compared as given, so a
-// changed secret counts too; the list holds names only.
+// changed secret counts too; the list holds names only. A change in the
+// config file's [provisioning] table is listed as "provisioning".
 func (c Config) Changed(next Config) []string {
 	var out []string
 	for _, s := range Settings() {
 		if c.raw[s.Name] != next.raw[s.Name] {
 			out = append(out, s.Name)
 		}
+	}
+	if c.Provisioning != next.Provisioning || c.provHash != next.provHash {
+		out = append(out, "provisioning")
 	}
 	return out
 }
