@@ -15,21 +15,11 @@ type Router struct {
 	domains  map[string]bridge.Provisioner
 }
 
-// New returns the provisioner for a set of domains. With one domain it is
-// that domain's provisioner itself: every token reaches it.
-func New(domainOf func(context.Context) string, domains map[string]bridge.Provisioner) (bridge.Provisioner, error) {
-	if len(domains) == 0 {
-		return nil, fmt.Errorf("routing: no domain")
-	}
-	if len(domains) == 1 {
-		for _, p := range domains {
-			return p, nil
-		}
-	}
-	if domainOf == nil {
-		return nil, fmt.Errorf("routing: %d domains and no way to tell a request's domain", len(domains))
-	}
-	return &Router{domainOf: domainOf, domains: domains}, nil
+// New returns the router of a set of domains. The set may be incomplete
+// (a domain whose servers have not all answered yet): its requests are
+// answered 503 until the caller builds a router with it.
+func New(domainOf func(context.Context) string, domains map[string]bridge.Provisioner) *Router {
+	return &Router{domainOf: domainOf, domains: domains}
 }
 
 // Domains lists the domain names, sorted.
@@ -42,14 +32,17 @@ func (r *Router) Domains() []string {
 	return out
 }
 
-// pick returns the request's domain. A token without a domain cannot
-// happen with a validated configuration; it is refused, never defaulted,
-// because a default would hand one IdP another's servers.
+// pick returns the request's domain. A token's domain that is not in the
+// router is one whose servers have not all answered since the start: the
+// request waits for them (503), and is never sent to another domain's
+// servers, which would hand one IdP another's.
 func (r *Router) pick(ctx context.Context) (bridge.Provisioner, error) {
-	if p, ok := r.domains[r.domainOf(ctx)]; ok {
+	d := r.domainOf(ctx)
+	if p, ok := r.domains[d]; ok {
 		return p, nil
 	}
-	return nil, &bridge.Error{Code: bridge.EForbidden, Message: "The token that authenticated this request serves no provisioning domain."}
+	return nil, &bridge.Error{Code: bridge.EUnavailable,
+		Message: fmt.Sprintf("Provisioning domain %q is not served yet: a Helix Core server it needs has not answered since p4scim started; retry later.", d)}
 }
 
 func (r *Router) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {

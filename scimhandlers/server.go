@@ -17,6 +17,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/p4"
+	"github.com/p4scim/p4scim/routing"
 )
 
 // BasePath is where the SCIM API is served, as in HAS.
@@ -35,6 +36,9 @@ type Options struct {
 	// TokenName returns the name of the credential that authenticated the
 	// request, for the audit log.
 	TokenName func(context.Context) string
+	// Domain returns the provisioning domain of the request, for the audit
+	// log; nil in the single-server form.
+	Domain func(context.Context) string
 }
 
 // New returns an http.Handler serving the SCIM API under BasePath.
@@ -110,7 +114,7 @@ func New(svc bridge.Provisioner, opts Options) (http.Handler, error) {
 	h = withBodyChecks(h)
 	h = withMediaType(h)
 	h = withOverride(h)
-	h = withAudit(h, opts.TokenName)
+	h = withAudit(h, opts.TokenName, opts.Domain)
 	for i := len(opts.Middleware) - 1; i >= 0; i-- {
 		h = opts.Middleware[i](h)
 	}
@@ -247,31 +251,46 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 type auditKey struct{}
 
 type auditInfo struct {
-	token func(context.Context) string
-	trace *p4.Trace
+	token  func(context.Context) string
+	domain func(context.Context) string
+	trace  *p4.Trace
+	writes *routing.Writes
 }
 
-func withAudit(next http.Handler, token func(context.Context) string) http.Handler {
+func withAudit(next http.Handler, token, domain func(context.Context) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		trace := p4.TraceFrom(ctx)
 		if trace == nil { // no request log around this handler
 			ctx, trace = p4.WithTrace(ctx)
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, auditKey{}, auditInfo{token: token, trace: trace})))
+		ctx, writes := routing.WithWrites(ctx)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, auditKey{}, auditInfo{token: token, domain: domain, trace: trace, writes: writes})))
 	})
 }
 
 // audit writes one line per change, made or refused: who (the token's
-// name), what, which resource, the p4 commands it took, and the result.
+// name), what, which resource, the p4 commands it took, and the result;
+// with several servers, also the domain and the servers written and
+// missed.
 func audit(r *http.Request, log *slog.Logger, op, resourceType, id string, err error) {
 	ctx := r.Context()
 	token, cmds := "", []string(nil)
+	var extra []any
 	if a, ok := ctx.Value(auditKey{}).(auditInfo); ok {
 		if a.token != nil {
 			token = a.token(ctx)
 		}
 		cmds = a.trace.Commands()
+		if a.domain != nil {
+			extra = append(extra, "domain", a.domain(ctx))
+		}
+		if done := a.writes.Done(); len(done) > 0 {
+			extra = append(extra, "servers", strings.Join(done, ","))
+		}
+		if missing := a.writes.Missing(); len(missing) > 0 {
+			extra = append(extra, "servers_missing", strings.Join(missing, ","))
+		}
 	}
 	result := "ok"
 	if err != nil {
@@ -281,6 +300,6 @@ func audit(r *http.Request, log *slog.Logger, op, resourceType, id string, err e
 		}
 	}
 	// The request id comes from ctx (LogHandler).
-	log.InfoContext(ctx, "audit", "token", token, "operation", op,
-		"resource_type", resourceType, "id", id, "p4", strings.Join(cmds, "; "), "p4_count", len(cmds), "result", result)
+	log.InfoContext(ctx, "audit", append([]any{"token", token, "operation", op,
+		"resource_type", resourceType, "id", id, "p4", strings.Join(cmds, "; "), "p4_count", len(cmds), "result", result}, extra...)...)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 // a growing delay, so a daemon started before Helix Core (a host booting
 // both) waits for it instead of exiting into systemd's restart limit.
 type readiness struct {
-	a        *app
+	h        *helixServer
 	log      *slog.Logger
 	interval time.Duration
 	onReady  func(bool) // a metric hook
@@ -34,8 +35,8 @@ type readiness struct {
 	reason atomic.Pointer[string] // why not ready, for the 503 body
 }
 
-func newReadiness(a *app, log *slog.Logger, interval time.Duration, onReady func(bool)) *readiness {
-	r := &readiness{a: a, log: log, interval: interval, onReady: onReady}
+func newReadiness(h *helixServer, interval time.Duration) *readiness {
+	r := &readiness{h: h, log: h.log, interval: interval, onReady: h.metrics.Ready}
 	r.set(false, "not connected to Helix Core yet")
 	return r
 }
@@ -61,7 +62,7 @@ func connectDelay(attempt int, interval time.Duration) time.Duration {
 // is a configuration error, returned as is.
 func (r *readiness) connect(ctx context.Context, timeout time.Duration, connected func(p4.Info) error) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	info, err := r.a.connect(cctx)
+	info, err := r.h.connect(cctx)
 	cancel()
 	if err != nil {
 		r.set(false, "Helix Core unreachable or login failed")
@@ -85,14 +86,14 @@ func (r *readiness) run(ctx context.Context, isConnected bool, connected func(p4
 			return nil
 		}
 		var err error
-		if isConnected, err = r.connect(ctx, 2*r.a.p4.CommandTimeout, connected); err != nil {
+		if isConnected, err = r.connect(ctx, 2*r.h.p4.CommandTimeout, connected); err != nil {
 			return err
 		}
 	}
 	for sleep(ctx, r.interval) {
 		// Under traffic the requests' own commands show that Helix Core
 		// answers and the login holds: no check needed, no p4 command spent.
-		if time.Since(time.Unix(0, r.a.lastOK.Load())) < r.interval {
+		if time.Since(time.Unix(0, r.h.lastOK.Load())) < r.interval {
 			if !r.ok.Load() {
 				r.log.Info("ready again: Helix Core answers")
 			}
@@ -107,12 +108,12 @@ func (r *readiness) run(ctx context.Context, isConnected bool, connected func(p4
 // check is one readiness check: the ticket's status, and a new login if it
 // expired (renewed here rather than on the next provisioning request).
 func (r *readiness) check(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*r.a.p4.CommandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 2*r.h.p4.CommandTimeout)
 	defer cancel()
-	_, err := r.a.client.TicketStatus(ctx)
-	if err != nil && r.a.p4.Password != "" {
-		if err = r.a.client.Login(ctx); err == nil {
-			_, err = r.a.client.TicketStatus(ctx)
+	_, err := r.h.client.TicketStatus(ctx)
+	if err != nil && r.h.p4.Password != "" {
+		if err = r.h.client.Login(ctx); err == nil {
+			_, err = r.h.client.TicketStatus(ctx)
 		}
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -131,14 +132,66 @@ func (r *readiness) check(ctx context.Context) {
 	r.set(true, "")
 }
 
-// ServeHTTP answers /readyz from the last check.
-func (r *readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	if r.ok.Load() {
+// readyz answers /readyz from the servers' last checks. Ready means every
+// server answers. With several servers, a server down makes the answer
+// 503 only when no domain can be served at all: the others' IdPs are
+// still served, so a load balancer must not take the daemon out of
+// service for them. The body names each server that is down and the
+// domains it holds up; ?domain=NAME answers for that domain alone.
+type readyz struct {
+	s        *servers
+	interval time.Duration
+}
+
+func (z readyz) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	down := map[string]string{} // server -> why
+	var lines []string
+	for _, h := range z.s.list {
+		if !h.ready.ok.Load() {
+			down[h.name] = *h.ready.reason.Load()
+			if len(z.s.list) > 1 {
+				lines = append(lines, "server "+h.name+": "+down[h.name])
+			} else {
+				lines = append(lines, down[h.name])
+			}
+		}
+	}
+	want := req.URL.Query().Get("domain")
+	served, known := 0, false
+	for _, r := range z.s.routes {
+		if want != "" && r.Domain != want {
+			continue
+		}
+		known = true
+		var missing []string
+		for _, name := range r.Servers {
+			if _, ok := down[name]; ok {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) == 0 {
+			served++
+		} else if len(z.s.list) > 1 {
+			lines = append(lines, "domain "+r.Domain+": not fully served (needs "+strings.Join(missing, ", ")+")")
+		}
+	}
+	if want != "" && !known {
+		http.Error(w, "no such provisioning domain\n", http.StatusNotFound)
+		return
+	}
+	if len(lines) == 0 {
 		_, _ = io.WriteString(w, "ready\n")
 		return
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(max(r.interval/time.Second, 1))))
-	http.Error(w, *r.reason.Load()+"\n", http.StatusServiceUnavailable)
+	body := strings.Join(lines, "\n") + "\n"
+	if served > 0 {
+		// Some domain (the one asked for) is served in full: ready, with
+		// what is not.
+		_, _ = io.WriteString(w, "ready, degraded:\n"+body)
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(z.interval/time.Second, 1))))
+	http.Error(w, body, http.StatusServiceUnavailable)
 }
 
 // notConnected answers SCIM requests until the first connection: a 503

@@ -38,30 +38,33 @@ func reclaim(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 		return false, err
 	}
 	defer a.close()
-	startCtx, cancel := context.WithTimeout(ctx, 2*a.p4.CommandTimeout)
-	info, err := a.connect(startCtx)
-	cancel()
-	if err != nil {
-		return false, err
+	ok = true
+	for _, h := range a.servers.list {
+		if len(a.servers.list) > 1 {
+			fmt.Fprintf(stdout, "server %s (%s):\n", h.name, h.p4.Port)
+		}
+		startCtx, cancel := context.WithTimeout(ctx, 2*h.p4.CommandTimeout)
+		info, err := h.connect(startCtx)
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("server %s: %w", h.name, err)
+		}
+		var helix bridge.Helix = h.client
+		if s.DryRun {
+			helix = p4.NewDryRun(h.client, h.log) // --apply then logs the writes it would make
+		}
+		svc, err := bridge.New(helix, h.bridgeConfig(info))
+		if err != nil {
+			return false, err
+		}
+		report, err := svc.Reclaim(ctx, apply)
+		if err != nil {
+			return false, fmt.Errorf("server %s: %w", h.name, err)
+		}
+		writeReclaim(stdout, report)
+		ok = ok && report.Failed() == 0
 	}
-	bcfg := s.BridgeConfig()
-	bcfg.P4User = a.p4.User
-	bcfg.CaseSensitive = info.CaseHandling != "insensitive"
-	bcfg.Logger = log
-	var helix bridge.Helix = a.client
-	if s.DryRun {
-		helix = p4.NewDryRun(a.client, log) // --apply then logs the writes it would make
-	}
-	svc, err := bridge.New(helix, bcfg)
-	if err != nil {
-		return false, err
-	}
-	report, err := svc.Reclaim(ctx, apply)
-	if err != nil {
-		return false, err
-	}
-	writeReclaim(stdout, report)
-	return report.Failed() == 0, nil
+	return ok, nil
 }
 
 // writeReclaim prints one line per user, then the summary. Only Helix

@@ -128,8 +128,8 @@ func TestServeReclaimSweep(t *testing.T) {
 	emu := p4emutest.Start(t, p4emu.Options{LicenseUsers: 5})
 	deactivatedUsers(t, emu, []string{"cat"}, []string{"ada"})
 	d := startDaemonOn(t, emu, "DEACTIVATE_POLICY=delete", "DEACTIVATE_DELETE_AFTER=0s", "RECLAIM_INTERVAL=1s")
-	want := []string{`p4scim_reclaim_users_total{result="deleted"} 1`, `p4scim_reclaim_runs_total{outcome="done"} 1`,
-		"p4scim_helix_license_inactive_users 0", "p4scim_helix_license_users 2"}
+	want := []string{`p4scim_reclaim_users_total{result="deleted",server="default"} 1`, `p4scim_reclaim_runs_total{outcome="done",server="default"} 1`,
+		`p4scim_helix_license_inactive_users{server="default"} 0`, `p4scim_helix_license_users{server="default"} 2`}
 	d.waitForMetrics(t, 60*time.Second, want...)
 	if _, ok := emu.Server.User("ada"); ok {
 		t.Fatal("ada not deleted by the sweep")

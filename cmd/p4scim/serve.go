@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -42,74 +43,30 @@ func randomHex(n int) string {
 // app is a wired daemon: everything serve and check need.
 type app struct {
 	cfg      config.Config
-	p4       p4.Config
 	log      *slog.Logger
-	client   *p4.Client
-	dev      *devHelix
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry
-	// lastOK is when a p4 command that needs the login last succeeded
-	// (UnixNano): proof enough of readiness that the check can skip.
-	lastOK atomic.Int64
+	servers  *servers
 }
 
-// wire builds the p4 client (starting the emulator in dev mode).
+// wire builds the metrics and every server's p4 client (starting the
+// emulator in dev mode).
 func wire(cfg config.Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, p4: cfg.P4Config(), log: log, registry: prometheus.NewRegistry()}
+	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = metrics.New(a.registry, buildVersion())
-	if cfg.Dev {
-		dev, err := startDevHelix("p4scim", "Dev-"+randomHex(12))
-		if err != nil {
-			return nil, err
-		}
-		a.dev = dev
-		a.p4.Bin, a.p4.Port = dev.bin, dev.port
-		a.p4.User, a.p4.Password = dev.user, dev.password
-		a.p4.Tickets = dev.dir + "/tickets"
-		a.p4.Trust = dev.dir + "/trust"
-		a.p4.TrustFingerprint, a.p4.TrustAny = "", false
-	}
-	pc := a.p4
-	pc.Observer = func(ev p4.CommandEvent) {
-		a.metrics.P4Command(ev.Command, ev.Outcome, ev.Duration)
-		if ev.Outcome == "ok" && ev.Command != "info" && ev.Command != "trust" { // those two need no login
-			a.lastOK.Store(time.Now().UnixNano())
-		}
-	}
-	client, err := p4.New(pc)
+	srvs, err := wireServers(cfg, log, a.metrics)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
-	a.client = client
+	a.servers = srvs
 	return a, nil
 }
 
 func (a *app) close() {
-	if a.client != nil {
-		a.client.Close()
+	if a.servers != nil {
+		a.servers.close()
 	}
-	if a.dev != nil {
-		a.dev.Close()
-	}
-}
-
-// connect trusts, logs in and reads the server's case handling.
-func (a *app) connect(ctx context.Context) (p4.Info, error) {
-	if err := a.client.Trust(ctx); err != nil {
-		return p4.Info{}, fmt.Errorf("trusting %s: %w%s", a.p4.Port, err, trustHint(err))
-	}
-	info, err := a.client.Info(ctx)
-	if err != nil {
-		return p4.Info{}, fmt.Errorf("reaching Helix Core at %s: %w%s", a.p4.Port, err, trustHint(err))
-	}
-	if a.p4.Password != "" {
-		if err := a.client.Login(ctx); err != nil {
-			return info, fmt.Errorf("logging in as %s: %w", a.p4.User, err)
-		}
-	}
-	return info, nil
 }
 
 // loadConfig reads the configuration, printing command's usage for --help.
@@ -166,24 +123,27 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	defer a.close()
 
-	// Scheduled work of the bridge, started once Helix Core answers: the
+	// Scheduled work of each server's bridge, started once it answers: the
 	// licence gauges, and the reclaim sweep under DEACTIVATE_POLICY=delete.
-	var licenceGauges *metrics.Licence
+	var licenceGauges *metrics.LicenceFamily
 	if s.LicenseRefresh > 0 {
 		licenceGauges = metrics.NewLicence(a.registry)
 	}
-	var reclaimMetrics *metrics.Reclaim
-	if s.DeactivatePolicy == string(bridge.DeactivateDelete) && !s.DryRun {
-		reclaimMetrics = metrics.NewReclaim(a.registry)
+	var reclaimMetrics *metrics.ReclaimFamily
+	for _, h := range a.servers.list {
+		if h.cfg.DeactivatePolicy == string(bridge.DeactivateDelete) && !s.DryRun && reclaimMetrics == nil {
+			reclaimMetrics = metrics.NewReclaim(a.registry)
+		}
 	}
-	startSchedules := func(svc *bridge.Service) {
+	startSchedules := func(h *helixServer, svc *bridge.Service) {
 		afterReclaim := func() {}
 		if licenceGauges != nil {
-			go watchLicence(ctx, svc, licenceGauges, s.LicenseRefresh, log)
-			afterReclaim = func() { refreshLicence(ctx, svc, licenceGauges, log) }
+			g := licenceGauges.Server(h.name)
+			go watchLicence(ctx, svc, g, s.LicenseRefresh, h.log)
+			afterReclaim = func() { refreshLicence(ctx, svc, g, h.log) }
 		}
-		if reclaimMetrics != nil {
-			go sweepReclaim(ctx, svc, reclaimMetrics, s.ReclaimInterval, afterReclaim, log)
+		if reclaimMetrics != nil && h.cfg.DeactivatePolicy == string(bridge.DeactivateDelete) {
+			go sweepReclaim(ctx, svc, reclaimMetrics.Server(h.name), s.ReclaimInterval, afterReclaim, h.log)
 		}
 	}
 
@@ -226,46 +186,60 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}),
 	}
 
-	ready := newReadiness(a, log, s.ReadyInterval, a.metrics.Ready)
-	// The SCIM API needs the server's case handling, known once Helix Core
-	// answers; until then it answers 503 (readiness.notConnected).
+	// The SCIM API needs each server's case handling, known once it
+	// answers. In the single-server form it answers 503 until then
+	// (readiness.notConnected); with several servers, a domain is served
+	// once all its servers have answered (routing.Router).
 	var scim atomic.Pointer[http.Handler]
-	connected := func(info p4.Info) error {
-		bcfg := s.BridgeConfig()
-		bcfg.P4User = a.p4.User
-		bcfg.CaseSensitive = info.CaseHandling != "insensitive"
-		bcfg.Logger = log
-		bcfg.OnChange = func(resource, action string, n int) {
-			if n > 0 {
-				a.metrics.Provisioned(resource, action, n)
-			}
+	var buildMu sync.Mutex
+	rebuild := func() error {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		p := a.servers.provisioner()
+		if p == nil {
+			return nil
 		}
-		var helix bridge.Helix = a.client
-		if s.DryRun {
-			// Reads still reach Helix Core; writes are only logged.
-			log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
-			helix = p4.NewDryRun(a.client, log)
-		}
-		svc, err := bridge.New(helix, bcfg)
-		if err != nil {
-			return err
-		}
-		h, err := scimhandlers.New(svc, scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware})
+		h, err := scimhandlers.New(p, scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware,
+			Domain: func(ctx context.Context) string { return s.DomainOf(auth.TokenName(ctx)) }})
 		if err != nil {
 			return err
 		}
 		scim.Store(&h)
-		startSchedules(svc)
-		log.Info("connected to Helix Core", "p4port", a.p4.Port, "p4user", a.p4.User,
-			"server", info.ServerVersion, "case", info.CaseHandling)
 		return nil
+	}
+	if s.DryRun {
+		log.Warn("DRY_RUN: nothing will be written to Helix Core; every write is logged as the p4 command it would run")
+	}
+	connectedFor := func(h *helixServer) func(p4.Info) error {
+		return func(info p4.Info) error {
+			svc, err := h.newService(info, s.DryRun)
+			if err != nil {
+				return err
+			}
+			h.svc.Store(svc)
+			if err := rebuild(); err != nil {
+				return err
+			}
+			startSchedules(h, svc)
+			h.log.Info("connected to Helix Core", "p4port", h.p4.Port, "p4user", h.p4.User,
+				"server_version", info.ServerVersion, "case", info.CaseHandling)
+			return nil
+		}
+	}
+	if err := rebuild(); err != nil { // with several servers: every domain 503 until its servers answer
+		return err
+	}
+	var notConnected *readiness
+	for _, h := range a.servers.list {
+		h.ready = newReadiness(h, s.ReadyInterval)
+		notConnected = h.ready
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := scim.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
 			return
 		}
-		ready.notConnected(w, r)
+		notConnected.notConnected(w, r)
 	})
 	mux := http.NewServeMux()
 	mux.Handle(scimhandlers.BasePath+"/", handler)
@@ -284,13 +258,22 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		mux.Handle("/metrics", metricsHandler)
 	}
 	mux.Handle("/healthz", probes.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })))
-	mux.Handle("/readyz", probes.Middleware(ready))
+	mux.Handle("/readyz", probes.Middleware(readyz{s: a.servers, interval: s.ReadyInterval}))
 
-	// One attempt before listening, so that with Helix Core up the API
-	// serves from the first request; bounded, so that an unreachable one
-	// delays start-up little: /healthz answers and /readyz says why.
-	isConnected, err := ready.connect(ctx, min(2*a.p4.CommandTimeout, 10*time.Second), connected)
-	if err != nil {
+	// One attempt per server before listening, so that with Helix Core up
+	// the API serves from the first request; bounded, so that an
+	// unreachable one delays start-up little: /healthz answers and /readyz
+	// says why. The servers are tried at once, not one after another.
+	isConnected := make([]bool, len(a.servers.list))
+	connectErrs := make([]error, len(a.servers.list))
+	var wg sync.WaitGroup
+	for i, h := range a.servers.list {
+		wg.Go(func() {
+			isConnected[i], connectErrs[i] = h.ready.connect(ctx, min(2*h.p4.CommandTimeout, 10*time.Second), connectedFor(h))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(connectErrs...); err != nil {
 		return err
 	}
 
@@ -304,8 +287,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDRESS %s: %w", s.ListenAddress, err)
 	}
-	// Senders: the listener, the metrics listener, the readiness loop.
-	errc := make(chan error, 3)
+	// Senders: the listener, the metrics listener, the readiness loops.
+	errc := make(chan error, 2+len(a.servers.list))
 	if s.MetricsAddress != "" {
 		// Fatal like LISTEN_ADDRESS: a daemon whose metrics nobody can
 		// scrape is one whose alerts never fire.
@@ -330,8 +313,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	build := buildVersion()
 	log.Info("p4scim serving", "version", build.Version, "commit", build.Revision, "built", build.Date,
-		"address", ln.Addr().String(), "metrics_address", s.MetricsAddress, "p4port", a.p4.Port,
-		"p4user", a.p4.User, "tokens", tokenNames(s.Tokens))
+		"address", ln.Addr().String(), "metrics_address", s.MetricsAddress, "servers", a.servers.describe(),
+		"tokens", tokenNames(s.Tokens))
 	if s.Dev {
 		printDevBanner(stdout, scheme+"://"+ln.Addr().String(), s.Tokens[0].Secret)
 	}
@@ -346,16 +329,17 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 	}
 	readyCtx, stopReady := context.WithCancel(ctx)
-	readyDone := make(chan struct{})
-	defer func() { stopReady(); <-readyDone }() // before a.close removes the tickets
-	go func() {
-		defer close(readyDone)
-		// A failure to build the API once connected is a configuration
-		// error: fatal, as it was at start-up.
-		if err := ready.run(readyCtx, isConnected, connected); err != nil {
-			errc <- err
-		}
-	}()
+	var readyLoops sync.WaitGroup
+	defer func() { stopReady(); readyLoops.Wait() }() // before a.close removes the tickets
+	for i, h := range a.servers.list {
+		readyLoops.Go(func() {
+			// A failure to build the API once connected is a configuration
+			// error: fatal, as it was at start-up.
+			if err := h.ready.run(readyCtx, isConnected[i], connectedFor(h)); err != nil {
+				errc <- err
+			}
+		})
+	}
 	go func() {
 		if s.TLSCertFile != "" {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -433,47 +417,61 @@ func check(ctx context.Context, args, environ []string, out io.Writer) (bool, er
 		return false, nil
 	}
 	defer a.close()
-	ctx, cancel := context.WithTimeout(ctx, 3*a.p4.CommandTimeout)
+	ok := true
+	for _, h := range a.servers.list {
+		prefix := ""
+		if len(a.servers.list) > 1 {
+			prefix = "server " + h.name + ": "
+		}
+		serverLine := func(good bool, what, detail string) { line(good, prefix+what, detail) }
+		if !checkServer(ctx, h, serverLine, out) {
+			ok = false
+		}
+	}
+	return ok, nil
+}
+
+// checkServer runs the checks of one Helix Core server.
+func checkServer(ctx context.Context, h *helixServer, line func(ok bool, what, detail string), out io.Writer) bool {
+	ctx, cancel := context.WithTimeout(ctx, 3*h.p4.CommandTimeout)
 	defer cancel()
 	// Trust first: on an ssl: port nothing else can run before it.
-	if err := a.client.Trust(ctx); err != nil {
-		line(false, "Helix Core reachable at "+a.p4.Port, fixFor(err))
-		return false, nil
+	if err := h.client.Trust(ctx); err != nil {
+		line(false, "Helix Core reachable at "+h.p4.Port, fixFor(err))
+		return false
 	}
-	info, err := a.client.Info(ctx)
+	info, err := h.client.Info(ctx)
 	if err != nil {
-		line(false, "Helix Core reachable at "+a.p4.Port, fixFor(err))
-		return false, nil
+		line(false, "Helix Core reachable at "+h.p4.Port, fixFor(err))
+		return false
 	}
-	line(true, "Helix Core reachable at "+a.p4.Port, info.ServerVersion)
-	if _, err := a.connect(ctx); err != nil {
-		line(false, "logged in as "+a.p4.User, fixFor(err))
-		return false, nil
+	line(true, "Helix Core reachable at "+h.p4.Port, info.ServerVersion)
+	if _, err := h.connect(ctx); err != nil {
+		line(false, "logged in as "+h.p4.User, fixFor(err))
+		return false
 	}
-	line(true, "logged in as "+a.p4.User, "")
-	super, err := a.client.IsSuper(ctx)
+	line(true, "logged in as "+h.p4.User, "")
+	super, err := h.client.IsSuper(ctx)
 	if err != nil || !super {
-		line(false, a.p4.User+" has super access", "grant it in p4 protect: the bridge edits users, groups and keys")
-		return false, nil
+		line(false, h.p4.User+" has super access", "grant it in p4 protect: the bridge edits users, groups and keys")
+		return false
 	}
-	line(true, a.p4.User+" has super access", "")
-	checkExposure(ctx, a.client, s, out)
-	key := s.KeyPrefix + "check." + randomHex(4)
-	if err := a.client.SetKey(ctx, key, "1"); err != nil {
+	line(true, h.p4.User+" has super access", "")
+	checkExposure(ctx, h.client, h.cfg, out)
+	key := h.cfg.KeyPrefix + "check." + randomHex(4)
+	if err := h.client.SetKey(ctx, key, "1"); err != nil {
 		line(false, "keys writable", fixFor(err))
-		return false, nil
+		return false
 	}
-	_ = a.client.DeleteKey(ctx, key)
+	_ = h.client.DeleteKey(ctx, key)
 	line(true, "keys writable", "")
-	return checkLicence(ctx, s, a, line), nil
+	return checkLicence(ctx, h, info, line)
 }
 
 // checkLicence prints the licence headroom; a full licence fails, since
 // no new user can then be provisioned.
-func checkLicence(ctx context.Context, s config.Config, a *app, line func(ok bool, what, detail string)) bool {
-	bcfg := s.BridgeConfig()
-	bcfg.P4User = a.p4.User
-	svc, err := bridge.New(a.client, bcfg)
+func checkLicence(ctx context.Context, h *helixServer, info p4.Info, line func(ok bool, what, detail string)) bool {
+	svc, err := bridge.New(h.client, h.bridgeConfig(info))
 	if err != nil {
 		line(false, "licence headroom", err.Error())
 		return false

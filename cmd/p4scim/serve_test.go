@@ -192,8 +192,8 @@ func (d *daemon) waitForMetrics(t *testing.T, within time.Duration, want ...stri
 // (and then on its schedule, never per scrape) into gauges.
 func TestServeLicenceGauges(t *testing.T) {
 	d := startDaemon(t)
-	want := []string{"p4scim_helix_license_users 1", "p4scim_helix_license_user_limit -1",
-		"p4scim_helix_license_time_remaining_seconds -1", "p4scim_helix_license_inactive_users 0"}
+	want := []string{`p4scim_helix_license_users{server="default"} 1`, `p4scim_helix_license_user_limit{server="default"} -1`,
+		`p4scim_helix_license_time_remaining_seconds{server="default"} -1`, `p4scim_helix_license_inactive_users{server="default"} 0`}
 	d.waitForMetrics(t, 10*time.Second, want...)
 	before := len(d.emu.Server.Invocations())
 	for range 3 {
@@ -222,8 +222,8 @@ func TestServeMetricsAndReadiness(t *testing.T) {
 	for _, want := range []string{
 		`p4scim_http_requests_total{code="201",method="POST",resource="Users"} 1`,
 		`p4scim_http_requests_total{code="404",method="GET",resource="Users"} 1`,
-		`p4scim_provisioning_operations_total{action="created",resource="user"} 1`,
-		`p4scim_p4_commands_total{command="user",outcome="ok"}`,
+		`p4scim_provisioning_operations_total{action="created",resource="user",server="default"} 1`,
+		`p4scim_p4_commands_total{command="user",outcome="ok",server="default"}`,
 		`p4scim_build_info{build_date=`, `goversion="go1.`,
 	} {
 		if code != 200 || !strings.Contains(metrics, want) {

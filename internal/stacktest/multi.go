@@ -1,7 +1,6 @@
 package stacktest
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -87,10 +86,7 @@ func (m *Multi) Serve(opts MultiOptions) *httptest.Server {
 		}
 		domains[domain] = p
 	}
-	router, err := routing.New(func(ctx context.Context) string { return auth.TokenName(ctx) }, domains)
-	if err != nil {
-		m.T.Fatalf("routing: %v", err)
-	}
+	router := routing.New(auth.TokenName, domains)
 	hopts := opts.Server.Handler
 	hopts.Logger = opts.Logger
 	hopts.Middleware = append([]func(http.Handler) http.Handler{auth.New(tokens, auth.Options{})}, hopts.Middleware...)

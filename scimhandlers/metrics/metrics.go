@@ -37,7 +37,7 @@ type Metrics struct {
 	admissionQueued  prometheus.Gauge
 	authLimited      prometheus.Counter
 	probeLimited     prometheus.Counter
-	ready            prometheus.Gauge
+	ready            *prometheus.GaugeVec
 }
 
 // Build identifies the running build, for p4scim_build_info.
@@ -65,17 +65,17 @@ func New(reg prometheus.Registerer, build Build) *Metrics {
 		}),
 		p4Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "p4_commands_total",
-			Help: "p4 commands run, by command and outcome (ok or the error kind).",
-		}, []string{"command", "outcome"}),
+			Help: "p4 commands run, by Helix Core server, command and outcome (ok or the error kind).",
+		}, []string{"server", "command", "outcome"}),
 		p4Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "p4_command_duration_seconds",
-			Help:    "p4 command latency by command.",
+			Help:    "p4 command latency by Helix Core server and command.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30},
-		}, []string{"command"}),
+		}, []string{"server", "command"}),
 		provisioning: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "provisioning_operations_total",
-			Help: "Changes made in Helix Core, by resource (user, group, member) and action.",
-		}, []string{"resource", "action"}),
+			Help: "Changes made in Helix Core, by server, resource (user, group, member) and action.",
+		}, []string{"server", "resource", "action"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "auth_failures_total",
 			Help: "Requests refused for authentication, by reason.",
@@ -113,10 +113,10 @@ func New(reg prometheus.Registerer, build Build) *Metrics {
 			Namespace: namespace, Name: "probes_limited_total",
 			Help: "Requests to /healthz, /readyz and /metrics answered 429 because their address spent its probe budget.",
 		}),
-		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "ready",
-			Help: "1 when the last readiness probe of Helix Core succeeded (what /readyz answers), else 0.",
-		}),
+			Help: "1 when the last readiness probe of the Helix Core server succeeded (what /readyz reports for it), else 0.",
+		}, []string{"server"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inFlight, m.p4Commands, m.p4Duration,
 		m.provisioning, m.authFailures, m.rateLimited, m.buildInfo, m.tokenFile,
@@ -161,15 +161,45 @@ func normaliseMethod(m string) string {
 	return "other"
 }
 
+// Server holds the metrics of one Helix Core server: every p4 metric
+// carries the server's name, so that a dashboard tells one server's
+// trouble from another's.
+type Server struct {
+	p4Commands   *prometheus.CounterVec
+	p4Duration   prometheus.ObserverVec
+	provisioning *prometheus.CounterVec
+	ready        prometheus.Gauge
+}
+
+// Server returns the metrics of the Helix Core server called name.
+func (m *Metrics) Server(name string) *Server {
+	l := prometheus.Labels{"server": name}
+	return &Server{
+		p4Commands:   m.p4Commands.MustCurryWith(l),
+		p4Duration:   m.p4Duration.MustCurryWith(l),
+		provisioning: m.provisioning.MustCurryWith(l),
+		ready:        m.ready.With(l),
+	}
+}
+
 // P4Command records one p4 command (the p4 client's Observer hook).
-func (m *Metrics) P4Command(command, outcome string, d time.Duration) {
-	m.p4Commands.WithLabelValues(command, outcome).Inc()
-	m.p4Duration.WithLabelValues(command).Observe(d.Seconds())
+func (s *Server) P4Command(command, outcome string, d time.Duration) {
+	s.p4Commands.WithLabelValues(command, outcome).Inc()
+	s.p4Duration.WithLabelValues(command).Observe(d.Seconds())
 }
 
 // Provisioned counts a change made in Helix Core.
-func (m *Metrics) Provisioned(resource, action string, n int) {
-	m.provisioning.WithLabelValues(resource, action).Add(float64(n))
+func (s *Server) Provisioned(resource, action string, n int) {
+	s.provisioning.WithLabelValues(resource, action).Add(float64(n))
+}
+
+// Ready records the outcome of a readiness probe of the server.
+func (s *Server) Ready(ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	s.ready.Set(v)
 }
 
 // AuthFailure counts a refused authentication.
@@ -195,15 +225,6 @@ func (m *Metrics) AuthFailureLimited() { m.authLimited.Inc() }
 
 // ProbeLimited counts a probe answered 429.
 func (m *Metrics) ProbeLimited() { m.probeLimited.Inc() }
-
-// Ready records the outcome of a readiness probe.
-func (m *Metrics) Ready(ok bool) {
-	v := 0.0
-	if ok {
-		v = 1
-	}
-	m.ready.Set(v)
-}
 
 type statusWriter struct {
 	http.ResponseWriter

@@ -46,14 +46,14 @@ func TestMiddlewareRecordsStatus(t *testing.T) {
 	if got := testutil.ToFloat64(m.requests.WithLabelValues("Users", "GET", "404")); got != 1 {
 		t.Fatalf("404s = %v, want 1", got)
 	}
-	m.P4Command("user", "ok", 3*time.Millisecond)
+	m.Server("main").P4Command("user", "ok", 3*time.Millisecond)
 	m.AuthFailure("invalid_token")
 	m.RateLimited()
-	m.Provisioned("user", "created", 1)
+	m.Server("main").Provisioned("user", "created", 1)
 	if n, err := testutil.GatherAndCount(reg); err != nil || n == 0 {
 		t.Fatalf("gather: %d, %v", n, err)
 	}
-	if got := testutil.ToFloat64(m.p4Commands.WithLabelValues("user", "ok")); got != 1 {
+	if got := testutil.ToFloat64(m.p4Commands.WithLabelValues("main", "user", "ok")); got != 1 {
 		t.Fatalf("p4 commands = %v", got)
 	}
 }

@@ -16,13 +16,13 @@ import (
 func TestConfigsUseRealMetricNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, Build{Version: "test"})
-	NewLicence(reg)
-	NewReclaim(reg)
+	NewLicence(reg).Server("main")
+	NewReclaim(reg).Server("main")
 	// Labelled vectors appear in Gather only once used.
 	m.requests.WithLabelValues("Users", "GET", "200").Inc()
 	m.duration.WithLabelValues("Users", "GET").Observe(0.1)
-	m.P4Command("user", "ok", time.Millisecond)
-	m.Provisioned("user", "created", 1)
+	m.Server("main").P4Command("user", "ok", time.Millisecond)
+	m.Server("main").Provisioned("user", "created", 1)
 	m.AuthFailure("invalid")
 	m.TokenFileReload("revoked")
 	m.AdmissionRefused("wait")
