@@ -60,7 +60,13 @@ func startDaemonWith(t *testing.T, dotenv string, extraEnv ...string) *daemon {
 func startDaemonOn(t *testing.T, emu *p4emutest.Env, dotenv string, extraEnv ...string) *daemon {
 	t.Helper()
 	env := append(daemonEnv(emu), "LISTEN_ADDRESS=127.0.0.1:0", "BEARER_TOKEN="+testToken, "READY_INTERVAL=1s")
-	env = append(env, extraEnv...)
+	return launch(t, emu, dotenv, append(env, extraEnv...))
+}
+
+// launch runs serve with exactly env and dotenv as its .env file, and
+// waits for its "p4scim serving" log line to learn the address.
+func launch(t *testing.T, emu *p4emutest.Env, dotenv string, env []string) *daemon {
+	t.Helper()
 	envFile := filepath.Join(t.TempDir(), "daemon.env")
 	if err := os.WriteFile(envFile, []byte(dotenv), 0o600); err != nil {
 		t.Fatal(err)
