@@ -3,9 +3,13 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/afero"
 
 	"github.com/p4scim/p4scim/scimhandlers/auth"
 )
@@ -467,5 +471,40 @@ func TestProvisioningChanged(t *testing.T) {
 	single := mustLoad(t, nil, validEnv(), memFS(t, nil))
 	if got := single.Changed(a); !slices.Contains(got, "provisioning") {
 		t.Errorf("single -> provisioning: Changed = %v", got)
+	}
+}
+
+// TestProvisioningDocExample loads the HAS migration example of
+// docs/operations.md: the example an admin copies must be a valid
+// configuration.
+func TestProvisioningDocExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	if err != nil {
+		t.Skipf("docs/operations.md: %v", err)
+	}
+	_, rest, ok := strings.Cut(string(b), "<!-- provisioning-example -->\n```toml\n")
+	if !ok {
+		t.Fatal("docs/operations.md has no <!-- provisioning-example --> TOML block")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	fs := afero.NewMemMapFs()
+	files := map[string]string{
+		"/etc/has/config.toml":    example,
+		"/etc/p4scim/okta.token":  tokOkta + "\n",
+		"/etc/p4scim/entra.token": tokEntra + "\n",
+		"/etc/p4scim/p4trust":     "",
+	}
+	for name, text := range files {
+		if err := afero.WriteFile(fs, name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(nil, []string{"CONFIG_FILE=/etc/has/config.toml"}, fs)
+	if err != nil {
+		t.Fatalf("the documented example does not load: %v", err)
+	}
+	got := fmt.Sprint(cfg.Routes())
+	if want := "[{canine [ssl:chicago:1666]} {feline [ssl:tokyo:1666 ssl:chicago:1666]}]"; got != want {
+		t.Errorf("routes of the example: %s, want %s", got, want)
 	}
 }
