@@ -197,128 +197,111 @@ func (d *Domain) ListGroups(ctx context.Context) (bridge.Listing[bridge.Group], 
 	return l, d.onLeader(err)
 }
 
-// Users.
+// Writes. Users and groups follow the same rules; the generic functions
+// below hold them once, and the methods name the bridge's operations.
 
 // CreateUser creates the user on every server. A retry after a partial
 // create finds it on the servers that have it (bridge.ErrExists) and
 // creates it on the others; only when every server had it is the answer
 // the leader's 409.
 func (d *Domain) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {
-	u, err := d.leader().CreateUser(ctx, doc)
-	existed := errors.Is(err, bridge.ErrExists)
-	if err != nil && !existed {
-		return bridge.User{}, d.onLeader(err)
-	}
-	if existed {
-		userName, _ := doc["userName"].(string)
-		found, ferr := d.leader().FindUserByUserName(ctx, strings.TrimSpace(userName))
-		if ferr != nil || found == nil {
-			return bridge.User{}, err
-		}
-		u = *found
-	}
-	created := !existed
-	ferr := d.follow(ctx, "create", u.ID, func(s Server) error {
-		_, err := s.CreateUser(ctx, doc)
-		switch {
-		case errors.Is(err, bridge.ErrExists):
-			return nil
-		case err == nil:
-			created = true
-		}
-		return err
-	})
-	switch {
-	case ferr != nil:
-		return bridge.User{}, ferr
-	case !created:
-		return bridge.User{}, err // every server had it: the IdP's create of an existing user
-	}
-	return u, nil
+	return createAll(ctx, d, func(s Server) (bridge.User, error) { return s.CreateUser(ctx, doc) },
+		func() (*bridge.User, error) { return d.leader().FindUserByUserName(ctx, trimmed(doc, "userName")) },
+		func(u bridge.User) string { return u.ID })
 }
 
 // ReplaceUser replaces the user on every server; a server that lacks it
 // gets it created from the same document.
 func (d *Domain) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.User, error) {
-	u, err := d.leader().ReplaceUser(ctx, id, doc, opts...)
-	if err != nil {
-		return bridge.User{}, d.onLeader(err)
-	}
-	return u, d.follow(ctx, "replace", id, func(s Server) error {
-		_, err := s.ReplaceUser(ctx, id, doc)
-		if bridge.ErrorCode(err) == bridge.ENotFound {
-			_, err = s.CreateUser(ctx, doc)
-		}
-		return err
-	})
+	return replaceAll(ctx, d, "replace", id,
+		func(s Server, opts ...bridge.WriteOption) (bridge.User, error) {
+			return s.ReplaceUser(ctx, id, doc, opts...)
+		},
+		func(s Server, _ bridge.User) (bridge.User, error) { return s.CreateUser(ctx, doc) }, opts)
 }
 
 // PatchUser applies the same patch on every server. A server that lacks
 // the user gets it created from the leader's result, then patched, so that
 // what the patch alone carries (a password) reaches it too.
 func (d *Domain) PatchUser(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.User, error) {
-	u, err := d.leader().PatchUser(ctx, id, mutate, opts...)
-	if err != nil {
-		return bridge.User{}, d.onLeader(err)
+	patch := func(s Server, opts ...bridge.WriteOption) (bridge.User, error) {
+		return s.PatchUser(ctx, id, mutate, opts...)
 	}
-	return u, d.follow(ctx, "patch", id, func(s Server) error {
-		_, err := s.PatchUser(ctx, id, mutate)
-		if bridge.ErrorCode(err) == bridge.ENotFound {
-			if _, err = s.CreateUser(ctx, maps.Clone(u.Doc)); err == nil || errors.Is(err, bridge.ErrExists) {
-				_, err = s.PatchUser(ctx, id, mutate)
-			}
+	return replaceAll(ctx, d, "patch", id, patch, func(s Server, leader bridge.User) (bridge.User, error) {
+		if _, err := s.CreateUser(ctx, maps.Clone(leader.Doc)); err != nil && !errors.Is(err, bridge.ErrExists) {
+			return bridge.User{}, err
 		}
-		return err
-	})
+		return patch(s)
+	}, opts)
 }
 
 // DeleteUser deletes the user on every server; a server without it is
 // done. Only when no server had it is the answer 404.
 func (d *Domain) DeleteUser(ctx context.Context, id string, opts ...bridge.WriteOption) error {
-	err := d.leader().DeleteUser(ctx, id, opts...)
-	leaderMissing := bridge.ErrorCode(err) == bridge.ENotFound
-	if err != nil && !leaderMissing {
-		return d.onLeader(err)
-	}
-	deleted := !leaderMissing
-	ferr := d.follow(ctx, "delete", id, func(s Server) error {
-		err := s.DeleteUser(ctx, id)
-		switch {
-		case bridge.ErrorCode(err) == bridge.ENotFound:
-			return nil
-		case err == nil:
-			deleted = true
-		}
-		return err
-	})
-	switch {
-	case ferr != nil:
-		return ferr
-	case !deleted:
-		return err
-	}
-	return nil
+	return deleteAll(ctx, d, id, func(s Server, opts ...bridge.WriteOption) error { return s.DeleteUser(ctx, id, opts...) }, opts)
 }
 
-// Groups: the same rules as users.
-
+// CreateGroup: as CreateUser, by displayName.
 func (d *Domain) CreateGroup(ctx context.Context, doc map[string]any) (bridge.Group, error) {
-	g, err := d.leader().CreateGroup(ctx, doc)
-	existed := errors.Is(err, bridge.ErrExists)
-	if err != nil && !existed {
-		return bridge.Group{}, d.onLeader(err)
+	return createAll(ctx, d, func(s Server) (bridge.Group, error) { return s.CreateGroup(ctx, doc) },
+		func() (*bridge.Group, error) {
+			return d.leader().FindGroupByDisplayName(ctx, trimmed(doc, "displayName"))
+		},
+		func(g bridge.Group) string { return g.ID })
+}
+
+// ReplaceGroup: as ReplaceUser.
+func (d *Domain) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.Group, error) {
+	return replaceAll(ctx, d, "replace", id,
+		func(s Server, opts ...bridge.WriteOption) (bridge.Group, error) {
+			return s.ReplaceGroup(ctx, id, doc, opts...)
+		},
+		func(s Server, _ bridge.Group) (bridge.Group, error) { return s.CreateGroup(ctx, doc) }, opts)
+}
+
+// PatchGroup replays the patch on every server, never copies the leader's
+// members: two replicas' concurrent PATCHes of one group then reach each
+// server in some order, and adds and removes of different members commute,
+// so every server ends with the same members. A server that lacks the
+// group gets it from the leader's result, then the patch (a no-op on
+// members it already has).
+func (d *Domain) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
+	patch := func(s Server, opts ...bridge.WriteOption) (bridge.Group, error) {
+		return s.PatchGroup(ctx, id, mutate, opts...)
 	}
-	if existed {
-		displayName, _ := doc["displayName"].(string)
-		found, ferr := d.leader().FindGroupByDisplayName(ctx, strings.TrimSpace(displayName))
-		if ferr != nil || found == nil {
+	return replaceAll(ctx, d, "patch", id, patch, func(s Server, leader bridge.Group) (bridge.Group, error) {
+		if _, err := s.CreateGroup(ctx, maps.Clone(leader.Doc)); err != nil && !errors.Is(err, bridge.ErrExists) {
 			return bridge.Group{}, err
 		}
-		g = *found
+		return patch(s)
+	}, opts)
+}
+
+// DeleteGroup: as DeleteUser.
+func (d *Domain) DeleteGroup(ctx context.Context, id string, opts ...bridge.WriteOption) error {
+	return deleteAll(ctx, d, id, func(s Server, opts ...bridge.WriteOption) error { return s.DeleteGroup(ctx, id, opts...) }, opts)
+}
+
+// createAll runs a create on the leader, then on the others. A leader that
+// already has the resource (a retry) lends its resource to the answer; a
+// server that has it counts as done.
+func createAll[T any](ctx context.Context, d *Domain, create func(Server) (T, error), leaderHas func() (*T, error), id func(T) string) (T, error) {
+	var zero T
+	out, err := create(d.leader())
+	existed := errors.Is(err, bridge.ErrExists)
+	if err != nil && !existed {
+		return zero, d.onLeader(err)
+	}
+	if existed {
+		found, ferr := leaderHas()
+		if ferr != nil || found == nil {
+			return zero, err
+		}
+		out = *found
 	}
 	created := !existed
-	ferr := d.follow(ctx, "create", g.ID, func(s Server) error {
-		_, err := s.CreateGroup(ctx, doc)
+	ferr := d.follow(ctx, "create", id(out), func(s Server) error {
+		_, err := create(s)
 		switch {
 		case errors.Is(err, bridge.ErrExists):
 			return nil
@@ -329,59 +312,43 @@ func (d *Domain) CreateGroup(ctx context.Context, doc map[string]any) (bridge.Gr
 	})
 	switch {
 	case ferr != nil:
-		return bridge.Group{}, ferr
+		return zero, ferr
 	case !created:
-		return bridge.Group{}, err
+		return zero, err // every server had it: the IdP's create of an existing resource
 	}
-	return g, nil
+	return out, nil
 }
 
-func (d *Domain) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.Group, error) {
-	g, err := d.leader().ReplaceGroup(ctx, id, doc, opts...)
+// replaceAll runs a PUT or PATCH on the leader (with the request's
+// preconditions), then on the others; a server without the resource gets
+// it from recreate.
+func replaceAll[T any](ctx context.Context, d *Domain, op, id string, write func(Server, ...bridge.WriteOption) (T, error),
+	recreate func(s Server, leader T) (T, error), opts []bridge.WriteOption) (T, error) {
+	out, err := write(d.leader(), opts...)
 	if err != nil {
-		return bridge.Group{}, d.onLeader(err)
+		return out, d.onLeader(err)
 	}
-	return g, d.follow(ctx, "replace", id, func(s Server) error {
-		_, err := s.ReplaceGroup(ctx, id, doc)
+	return out, d.follow(ctx, op, id, func(s Server) error {
+		_, err := write(s)
 		if bridge.ErrorCode(err) == bridge.ENotFound {
-			_, err = s.CreateGroup(ctx, doc)
+			_, err = recreate(s, out)
 		}
 		return err
 	})
 }
 
-// PatchGroup replays the patch on every server, never copies the leader's
-// members: two replicas' concurrent PATCHes of one group then reach each
-// server in some order, and adds and removes of different members commute,
-// so every server ends with the same members.
-func (d *Domain) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
-	g, err := d.leader().PatchGroup(ctx, id, mutate, opts...)
-	if err != nil {
-		return bridge.Group{}, d.onLeader(err)
-	}
-	return g, d.follow(ctx, "patch", id, func(s Server) error {
-		_, err := s.PatchGroup(ctx, id, mutate)
-		if bridge.ErrorCode(err) == bridge.ENotFound {
-			// Created from the leader's group, members included: the patch
-			// has already been applied to them.
-			_, err = s.CreateGroup(ctx, maps.Clone(g.Doc))
-			if errors.Is(err, bridge.ErrExists) {
-				_, err = s.PatchGroup(ctx, id, mutate)
-			}
-		}
-		return err
-	})
-}
-
-func (d *Domain) DeleteGroup(ctx context.Context, id string, opts ...bridge.WriteOption) error {
-	err := d.leader().DeleteGroup(ctx, id, opts...)
+// deleteAll runs a DELETE on the leader (with the request's
+// preconditions), then on the others; a server without the resource is
+// done, and the answer is 404 only when no server had it.
+func deleteAll(ctx context.Context, d *Domain, id string, del func(Server, ...bridge.WriteOption) error, opts []bridge.WriteOption) error {
+	err := del(d.leader(), opts...)
 	leaderMissing := bridge.ErrorCode(err) == bridge.ENotFound
 	if err != nil && !leaderMissing {
 		return d.onLeader(err)
 	}
 	deleted := !leaderMissing
 	ferr := d.follow(ctx, "delete", id, func(s Server) error {
-		err := s.DeleteGroup(ctx, id)
+		err := del(s)
 		switch {
 		case bridge.ErrorCode(err) == bridge.ENotFound:
 			return nil
@@ -397,6 +364,11 @@ func (d *Domain) DeleteGroup(ctx context.Context, id string, opts ...bridge.Writ
 		return err
 	}
 	return nil
+}
+
+func trimmed(doc map[string]any, key string) string {
+	v, _ := doc[key].(string)
+	return strings.TrimSpace(v)
 }
 
 var _ bridge.Provisioner = (*Domain)(nil)

@@ -45,140 +45,84 @@ func (r *Router) pick(ctx context.Context) (bridge.Provisioner, error) {
 		Message: fmt.Sprintf("Provisioning domain %q is not served yet: a Helix Core server it needs has not answered since p4scim started; retry later.", d)}
 }
 
-func (r *Router) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {
+// via runs one call on the request's domain.
+func via[T any](ctx context.Context, r *Router, call func(bridge.Provisioner) (T, error)) (T, error) {
 	p, err := r.pick(ctx)
 	if err != nil {
-		return bridge.User{}, err
+		var zero T
+		return zero, err
 	}
-	return p.CreateUser(ctx, doc)
+	return call(p)
+}
+
+func (r *Router) CreateUser(ctx context.Context, doc map[string]any) (bridge.User, error) {
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.User, error) { return p.CreateUser(ctx, doc) })
 }
 
 func (r *Router) GetUser(ctx context.Context, id string) (bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.User{}, err
-	}
-	return p.GetUser(ctx, id)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.User, error) { return p.GetUser(ctx, id) })
 }
 
 func (r *Router) ReplaceUser(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.User{}, err
-	}
-	return p.ReplaceUser(ctx, id, doc, opts...)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.User, error) { return p.ReplaceUser(ctx, id, doc, opts...) })
 }
 
 func (r *Router) PatchUser(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.User{}, err
-	}
-	return p.PatchUser(ctx, id, mutate, opts...)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.User, error) { return p.PatchUser(ctx, id, mutate, opts...) })
 }
 
 func (r *Router) DeleteUser(ctx context.Context, id string, opts ...bridge.WriteOption) error {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return err
-	}
-	return p.DeleteUser(ctx, id, opts...)
+	_, err := via(ctx, r, func(p bridge.Provisioner) (struct{}, error) { return struct{}{}, p.DeleteUser(ctx, id, opts...) })
+	return err
 }
 
 func (r *Router) FindUserByUserName(ctx context.Context, userName string) (*bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.FindUserByUserName(ctx, userName)
+	return via(ctx, r, func(p bridge.Provisioner) (*bridge.User, error) { return p.FindUserByUserName(ctx, userName) })
 }
 
 func (r *Router) FindUserByExternalID(ctx context.Context, externalID string) (*bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.FindUserByExternalID(ctx, externalID)
+	return via(ctx, r, func(p bridge.Provisioner) (*bridge.User, error) { return p.FindUserByExternalID(ctx, externalID) })
 }
 
 func (r *Router) FindUsersByEmail(ctx context.Context, email string) ([]bridge.User, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.FindUsersByEmail(ctx, email)
+	return via(ctx, r, func(p bridge.Provisioner) ([]bridge.User, error) { return p.FindUsersByEmail(ctx, email) })
 }
 
 func (r *Router) ListUsers(ctx context.Context) (bridge.Listing[bridge.User], error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Listing[bridge.User]{}, err
-	}
-	return p.ListUsers(ctx)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Listing[bridge.User], error) { return p.ListUsers(ctx) })
 }
 
 func (r *Router) GroupsOf(ctx context.Context, users ...string) (map[string][]string, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.GroupsOf(ctx, users...)
+	return via(ctx, r, func(p bridge.Provisioner) (map[string][]string, error) { return p.GroupsOf(ctx, users...) })
 }
 
 func (r *Router) CreateGroup(ctx context.Context, doc map[string]any) (bridge.Group, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Group{}, err
-	}
-	return p.CreateGroup(ctx, doc)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Group, error) { return p.CreateGroup(ctx, doc) })
 }
 
 func (r *Router) GetGroup(ctx context.Context, id string) (bridge.Group, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Group{}, err
-	}
-	return p.GetGroup(ctx, id)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Group, error) { return p.GetGroup(ctx, id) })
 }
 
 func (r *Router) ReplaceGroup(ctx context.Context, id string, doc map[string]any, opts ...bridge.WriteOption) (bridge.Group, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Group{}, err
-	}
-	return p.ReplaceGroup(ctx, id, doc, opts...)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Group, error) { return p.ReplaceGroup(ctx, id, doc, opts...) })
 }
 
 func (r *Router) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Group{}, err
-	}
-	return p.PatchGroup(ctx, id, mutate, opts...)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Group, error) { return p.PatchGroup(ctx, id, mutate, opts...) })
 }
 
 func (r *Router) DeleteGroup(ctx context.Context, id string, opts ...bridge.WriteOption) error {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return err
-	}
-	return p.DeleteGroup(ctx, id, opts...)
+	_, err := via(ctx, r, func(p bridge.Provisioner) (struct{}, error) { return struct{}{}, p.DeleteGroup(ctx, id, opts...) })
+	return err
 }
 
 func (r *Router) FindGroupByDisplayName(ctx context.Context, displayName string) (*bridge.Group, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.FindGroupByDisplayName(ctx, displayName)
+	return via(ctx, r, func(p bridge.Provisioner) (*bridge.Group, error) { return p.FindGroupByDisplayName(ctx, displayName) })
 }
 
 func (r *Router) ListGroups(ctx context.Context) (bridge.Listing[bridge.Group], error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return bridge.Listing[bridge.Group]{}, err
-	}
-	return p.ListGroups(ctx)
+	return via(ctx, r, func(p bridge.Provisioner) (bridge.Listing[bridge.Group], error) { return p.ListGroups(ctx) })
 }
 
 var _ bridge.Provisioner = (*Router)(nil)

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/p4scim/p4scim/bridge"
 	"github.com/p4scim/p4scim/internal/stacktest"
 	"github.com/p4scim/p4scim/p4/p4emu/p4emutest"
+	"github.com/p4scim/p4scim/routing"
 )
 
 func TestMain(m *testing.M) { p4emutest.Main(m) }
@@ -290,5 +292,23 @@ func TestP4CommandsPerServer(t *testing.T) {
 			// leader's request and pays exactly what the leader pays.
 			t.Errorf("%s: %d p4 commands on the leader, %d on the follower; want the same", c.name, l, f)
 		}
+	}
+}
+
+// A request whose domain is not (yet) in the router is answered 503 and
+// reaches no server: never another domain's.
+func TestRouterNeverLendsADomainsServers(t *testing.T) {
+	b := stacktest.StartBackend(t, "only", stacktest.Options{})
+	r := routing.New(func(context.Context) string { return "feline" }, map[string]bridge.Provisioner{"canine": b.Service})
+	before := len(b.Emu.Server.Invocations())
+	_, err := r.CreateUser(context.Background(), user("tom"))
+	if bridge.ErrorCode(err) != bridge.EUnavailable || !strings.Contains(bridge.ErrorMessage(err), `"feline"`) {
+		t.Fatalf("create in a domain the router lacks: %v, want unavailable naming the domain", err)
+	}
+	if err := r.DeleteGroup(context.Background(), "cats"); bridge.ErrorCode(err) != bridge.EUnavailable {
+		t.Fatalf("delete in a domain the router lacks: %v, want unavailable", err)
+	}
+	if n := len(b.Emu.Server.Invocations()) - before; n != 0 {
+		t.Fatalf("%d p4 commands reached another domain's server", n)
 	}
 }
