@@ -93,20 +93,18 @@ func writesFrom(ctx context.Context) *Writes {
 	return w
 }
 
-// onLeader names the leader in an error that is the server's, not the
-// request's: the IdP's operator then knows which server to look at.
+// onLeader names the leader in an unavailable error: the IdP's operator
+// then knows which server to look at. Every other error of the leader is
+// about the request and passes as it is. Either way no other server of the
+// domain was written.
 func (d *Domain) onLeader(err error) error {
-	if err == nil {
-		return nil
+	if bridge.ErrorCode(err) != bridge.EUnavailable {
+		return err
 	}
-	switch bridge.ErrorCode(err) {
-	case bridge.EUnavailable, bridge.EInternal:
-		return &bridge.Error{Code: bridge.EUnavailable,
-			Message: fmt.Sprintf("Helix Core server %s (leader of domain %s) is unavailable; nothing was written. %s",
-				d.leader().Name, d.name, bridge.ErrorMessage(err)),
-			Err: err}
-	}
-	return err
+	return &bridge.Error{Code: bridge.EUnavailable,
+		Message: fmt.Sprintf("Helix Core server %s (leader of domain %s) did not complete the request, and no other server was written: %s",
+			d.leader().Name, d.name, bridge.ErrorMessage(err)),
+		Err: err}
 }
 
 // follow applies a write the leader took to every other server, each
