@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -507,4 +508,78 @@ func TestProvisioningDocExample(t *testing.T) {
 	if want := "[{canine [ssl:chicago:1666]} {feline [ssl:tokyo:1666 ssl:chicago:1666]}]"; got != want {
 		t.Errorf("routes of the example: %s, want %s", got, want)
 	}
+}
+
+// FuzzProvisioningFile feeds arbitrary config files with a [provisioning]
+// table to Load: it never panics, fails only with an *Error, and a
+// configuration it accepts is one the daemon can route: every domain has
+// servers, its first server leads it, and every token's domain is routed.
+func FuzzProvisioningFile(f *testing.F) {
+	f.Add(`[provisioning]
+[[provisioning.providers]]
+bearer_token = "` + tokOkta + `"
+domain = "canine"
+[[provisioning.servers]]
+p4port = "chicago:1666"
+p4user = "super"
+p4passwd = "` + p4Secret + `"
+domains = ["canine"]
+`)
+	f.Add(`[provisioning]
+[[provisioning.providers]]
+bearer_token = "` + tokOkta + `"
+domain = "a"
+[[provisioning.providers]]
+bearer_token = "` + tokEntra + `"
+domain = "b"
+[[provisioning.servers]]
+p4port = "one:1666"
+p4user = "super"
+p4passwd = "` + p4Secret + `"
+domains = ["a", "b"]
+leader = ["a"]
+[[provisioning.servers]]
+p4port = "two:1666"
+p4user = "super"
+p4passwd = "` + p4Secret + `"
+domains = ["b"]
+leader = ["b"]
+key_prefix = "x."
+name = "two"
+`)
+	f.Add("[provisioning]\nproviders = 3\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		fs := afero.NewMemMapFs()
+		if err := afero.WriteFile(fs, "/c.toml", []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(nil, []string{"CONFIG_FILE=/c.toml"}, fs)
+		if err != nil {
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Load failed with %T, want *Error: %v", err, err)
+			}
+			return
+		}
+		if len(cfg.Servers) == 0 {
+			t.Fatal("an accepted configuration has no server")
+		}
+		routed := map[string]bool{}
+		for _, r := range cfg.Routes() {
+			if len(r.Servers) == 0 {
+				t.Fatalf("domain %q has no server", r.Domain)
+			}
+			for _, s := range cfg.Servers {
+				if s.Name == r.Servers[0] && len(r.Servers) > 1 && !slices.Contains(s.Leads, r.Domain) {
+					t.Fatalf("domain %q: first server %q does not lead it", r.Domain, s.Name)
+				}
+			}
+			routed[r.Domain] = true
+		}
+		for _, tok := range cfg.Tokens {
+			if d := cfg.DomainOf(tok.Name); !routed[d] {
+				t.Fatalf("token %q has domain %q, which has no route", tok.Name, d)
+			}
+		}
+	})
 }
