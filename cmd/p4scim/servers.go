@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,8 +130,6 @@ type servers struct {
 	routes []config.Route
 	cfg    config.Config
 	log    *slog.Logger
-
-	mu sync.Mutex // serialises provisioner builds
 }
 
 func wireServers(cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*servers, error) {
@@ -158,10 +155,9 @@ func (s *servers) close() {
 // provisioner is what the SCIM handler serves from the bridges built so
 // far: in the single-server form the bridge itself (nil until it is
 // built); in the [provisioning] form a router over every domain whose
-// servers have all answered.
+// servers have all answered. It reads only what the servers hold; the
+// caller serialises builds so that the last one sees every bridge.
 func (s *servers) provisioner() bridge.Provisioner {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.cfg.Provisioning {
 		if svc := s.list[0].svc.Load(); svc != nil {
 			return svc
