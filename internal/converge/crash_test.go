@@ -33,6 +33,10 @@ const (
 type daemons struct {
 	t        testing.TB
 	extraEnv []string // extra environment of every process
+	// helixEnv, if set, replaces the one server and token the processes
+	// are given (P4PORT, P4USER, P4PASSWD, BEARER_TOKEN): the
+	// [provisioning] form (provisioning_test.go).
+	helixEnv []string
 	env      *p4emutest.Env
 	p4scim   string
 	p4       string
@@ -71,13 +75,16 @@ func (d *daemons) running(t testing.TB) *daemon {
 	ln.Close()
 	cmd := exec.Command(d.p4scim, "serve")
 	cmd.Dir = t.TempDir() // no .env is read
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir,
-		"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "P4BIN=" + d.p4,
-		"BEARER_TOKEN=" + stacktest.Token, "LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
+	helix := d.helixEnv
+	if helix == nil {
+		helix = []string{"P4PORT=" + d.env.Port, "P4USER=" + d.env.User, "P4PASSWD=" + d.env.Password, "BEARER_TOKEN=" + stacktest.Token}
+	}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir, "P4BIN=" + d.p4,
+		"LISTEN_ADDRESS=" + listen, "RATE_LIMIT=0", "RATE_LIMIT_PER_CLIENT=0",
 		"DEPROVISION_GROUP=" + denyGroup, "LOCK_TTL=" + lockTTL, "LOG_LEVEL=error",
 		// No background p4 commands (the licence gauges' refresh at start):
 		// they would be counted among the request's and shift the crash.
-		"LICENSE_REFRESH=0"}
+		"LICENSE_REFRESH=0"}, helix...)
 	cmd.Env = append(cmd.Env, d.extraEnv...)
 	procgroup.Isolate(cmd)
 	// A file, not a pipe: a p4 child the kill leaves behind must not keep
