@@ -515,45 +515,11 @@ func TestProvisioningDocExample(t *testing.T) {
 // configuration it accepts is one the daemon can route: every domain has
 // servers, its first server leads it, and every token's domain is routed.
 func FuzzProvisioningFile(f *testing.F) {
-	f.Add(`[provisioning]
-[[provisioning.providers]]
-bearer_token = "` + tokOkta + `"
-domain = "canine"
-[[provisioning.servers]]
-p4port = "chicago:1666"
-p4user = "super"
-p4passwd = "` + p4Secret + `"
-domains = ["canine"]
-`)
-	f.Add(`[provisioning]
-[[provisioning.providers]]
-bearer_token = "` + tokOkta + `"
-domain = "a"
-[[provisioning.providers]]
-bearer_token = "` + tokEntra + `"
-domain = "b"
-[[provisioning.servers]]
-p4port = "one:1666"
-p4user = "super"
-p4passwd = "` + p4Secret + `"
-domains = ["a", "b"]
-leader = ["a"]
-[[provisioning.servers]]
-p4port = "two:1666"
-p4user = "super"
-p4passwd = "` + p4Secret + `"
-domains = ["b"]
-leader = ["b"]
-key_prefix = "x."
-name = "two"
-`)
+	f.Add(hasTOML)
+	f.Add(strings.Replace(hasTOML, `leader = ["feline"]`, "", 1))
 	f.Add("[provisioning]\nproviders = 3\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		fs := afero.NewMemMapFs()
-		if err := afero.WriteFile(fs, "/c.toml", []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := Load(nil, []string{"CONFIG_FILE=/c.toml"}, fs)
+		cfg, err := loadHAS(t, "/c.toml", text, nil)
 		if err != nil {
 			var cerr *Error
 			if !errors.As(err, &cerr) {

@@ -74,8 +74,11 @@ func (w *Writes) record(server string, err error) {
 	}
 }
 
-// Done lists the servers written, in order; Missing those a write failed on.
+// Done lists the servers written, in order (none for a nil Writes).
 func (w *Writes) Done() []string {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.done...)
@@ -83,6 +86,9 @@ func (w *Writes) Done() []string {
 
 // Missing lists the servers a write did not reach.
 func (w *Writes) Missing() []string {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.missing...)
@@ -222,15 +228,13 @@ func (d *Domain) ReplaceUser(ctx context.Context, id string, doc map[string]any,
 // the user gets it created from the leader's result, then patched, so that
 // what the patch alone carries (a password) reaches it too.
 func (d *Domain) PatchUser(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.User, error) {
-	patch := func(s Server, opts ...bridge.WriteOption) (bridge.User, error) {
+	return patchAll(ctx, d, id, func(s Server, opts ...bridge.WriteOption) (bridge.User, error) {
 		return s.PatchUser(ctx, id, mutate, opts...)
-	}
-	return replaceAll(ctx, d, "patch", id, patch, func(s Server, leader bridge.User) (bridge.User, error) {
-		if _, err := s.CreateUser(ctx, maps.Clone(leader.Doc)); err != nil && !errors.Is(err, bridge.ErrExists) {
-			return bridge.User{}, err
-		}
-		return patch(s)
-	}, opts)
+	},
+		func(s Server, leader bridge.User) error {
+			_, err := s.CreateUser(ctx, maps.Clone(leader.Doc))
+			return err
+		}, opts)
 }
 
 // DeleteUser deletes the user on every server; a server without it is
@@ -264,15 +268,13 @@ func (d *Domain) ReplaceGroup(ctx context.Context, id string, doc map[string]any
 // group gets it from the leader's result, then the patch (a no-op on
 // members it already has).
 func (d *Domain) PatchGroup(ctx context.Context, id string, mutate func(map[string]any) error, opts ...bridge.WriteOption) (bridge.Group, error) {
-	patch := func(s Server, opts ...bridge.WriteOption) (bridge.Group, error) {
+	return patchAll(ctx, d, id, func(s Server, opts ...bridge.WriteOption) (bridge.Group, error) {
 		return s.PatchGroup(ctx, id, mutate, opts...)
-	}
-	return replaceAll(ctx, d, "patch", id, patch, func(s Server, leader bridge.Group) (bridge.Group, error) {
-		if _, err := s.CreateGroup(ctx, maps.Clone(leader.Doc)); err != nil && !errors.Is(err, bridge.ErrExists) {
-			return bridge.Group{}, err
-		}
-		return patch(s)
-	}, opts)
+	},
+		func(s Server, leader bridge.Group) error {
+			_, err := s.CreateGroup(ctx, maps.Clone(leader.Doc))
+			return err
+		}, opts)
 }
 
 // DeleteGroup: as DeleteUser.
@@ -333,6 +335,19 @@ func replaceAll[T any](ctx context.Context, d *Domain, op, id string, write func
 		}
 		return err
 	})
+}
+
+// patchAll is replaceAll for a PATCH: a server without the resource gets
+// it created from the leader's result (create), then the patch itself.
+func patchAll[T any](ctx context.Context, d *Domain, id string, patch func(Server, ...bridge.WriteOption) (T, error),
+	create func(s Server, leader T) error, opts []bridge.WriteOption) (T, error) {
+	return replaceAll(ctx, d, "patch", id, patch, func(s Server, leader T) (T, error) {
+		if err := create(s, leader); err != nil && !errors.Is(err, bridge.ErrExists) {
+			var zero T
+			return zero, err
+		}
+		return patch(s)
+	}, opts)
 }
 
 // deleteAll runs a DELETE on the leader (with the request's

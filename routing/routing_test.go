@@ -1,8 +1,10 @@
 package routing_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -26,6 +28,24 @@ var threeServers = stacktest.MultiOptions{
 		"canine": {"chicago", "tokyo"},
 		"feline": {"tokyo", "paris"},
 	},
+}
+
+// syncBuffer is a log destination the handlers' goroutines share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func user(name string) map[string]any {
@@ -111,7 +131,10 @@ func TestEachDomainWritesExactlyItsServers(t *testing.T) {
 }
 
 func TestAFollowerDownAnswers503AndTheRetryFinishes(t *testing.T) {
-	m := stacktest.StartMulti(t, threeServers)
+	var logs syncBuffer
+	opts := threeServers
+	opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	m := stacktest.StartMulti(t, opts)
 	paris := m.Backends["paris"].Emu.Server
 
 	// Create: tokyo takes it, paris is down.
@@ -124,6 +147,10 @@ func TestAFollowerDownAnswers503AndTheRetryFinishes(t *testing.T) {
 	}
 	if detail := r.Str("detail"); !strings.Contains(detail, "tokyo") || !strings.Contains(detail, "not on paris") {
 		t.Errorf("detail %q does not say where the write is done and where not", detail)
+	}
+	if audit := logs.String(); !strings.Contains(audit, `"domain":"feline"`) || !strings.Contains(audit, `"servers":"tokyo"`) ||
+		!strings.Contains(audit, `"servers_missing":"paris"`) {
+		t.Errorf("the audit line of the partial create does not name the domain and the servers written and missed:\n%s", audit)
 	}
 	// The other domain does not need paris: it is not blocked.
 	m.Do("canine", "POST", "/Users", user("rex")).Must(t, http.StatusCreated)

@@ -264,7 +264,10 @@ func withAudit(next http.Handler, token, domain func(context.Context) string) ht
 		if trace == nil { // no request log around this handler
 			ctx, trace = p4.WithTrace(ctx)
 		}
-		ctx, writes := routing.WithWrites(ctx)
+		var writes *routing.Writes
+		if domain != nil { // several servers: the domains record where a write went
+			ctx, writes = routing.WithWrites(ctx)
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, auditKey{}, auditInfo{token: token, domain: domain, trace: trace, writes: writes})))
 	})
 }

@@ -199,8 +199,11 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		if p == nil {
 			return nil
 		}
-		h, err := scimhandlers.New(p, scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware,
-			Domain: func(ctx context.Context) string { return s.DomainOf(auth.TokenName(ctx)) }})
+		opts := scimhandlers.Options{Logger: log, TokenName: auth.TokenName, Middleware: middleware}
+		if s.Provisioning {
+			opts.Domain = func(ctx context.Context) string { return s.DomainOf(auth.TokenName(ctx)) }
+		}
+		h, err := scimhandlers.New(p, opts)
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,7 @@ func (m *Multi) Serve(opts MultiOptions) *httptest.Server {
 	hopts.Logger = opts.Logger
 	hopts.Middleware = append([]func(http.Handler) http.Handler{auth.New(tokens, auth.Options{})}, hopts.Middleware...)
 	hopts.TokenName = auth.TokenName
+	hopts.Domain = auth.TokenName // the token's name is its domain
 	h, err := scimhandlers.New(router, hopts)
 	if err != nil {
 		m.T.Fatalf("handler: %v", err)
